@@ -1,0 +1,100 @@
+# k2-cluster: build, tests, benchmarks. `make` builds build/k2 (and build/k2-cluster),
+# `make test` runs every test. Debian packages are installed first when missing.
+
+BUILD   ?= build
+SAN     ?=
+CC      := gcc
+CLANG   := clang
+MPICC   := mpicc
+
+PKGS    := libbpf z3 hwloc inih hdf5-serial
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lm -lpthread
+
+WARN    := -Wall -Wextra -Werror -Wno-missing-field-initializers
+CFLAGS  := -std=gnu11 -O2 -g $(WARN) -I. $(PKG_CFLAGS) -MMD -MP
+LDFLAGS :=
+ifeq ($(SAN),1)
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# Modules in dependency order (a module may use those after it). mpi/ is built with mpicc.
+MODULES := kernel_bench search smt bpf
+LIB     = $(BUILD)/lib/libk2$(1).a
+MOD_SRCS = $(filter-out %/main.c,$(wildcard $(1)/*.c))
+MOD_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(call MOD_SRCS,$(1)))
+LIBS    := $(foreach m,$(MODULES),$(call LIB,$(m)))
+LINK    := $(LIBS) $(PKG_LIBS)
+
+HAVE_MPI := $(wildcard mpi/main.c)
+PROGS   := $(BUILD)/k2 $(if $(HAVE_MPI),$(BUILD)/k2-cluster)
+
+.PHONY: all deps test test-unit test-kernel asan fuzz bench clean corpus
+.DEFAULT_GOAL := all
+
+all: deps
+	@$(MAKE) --no-print-directory $(PROGS) corpus
+
+deps:
+	@sh mk/deps.sh
+
+define module_rules
+$(call LIB,$(1)): $(call MOD_OBJS,$(1))
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/mpi/%.o: mpi/%.c
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/k2: $(BUILD)/obj/cli/k2.o $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(LINK)
+
+MPI_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard mpi/*.c))
+$(BUILD)/k2-cluster: $(MPI_OBJS) $(LIBS)
+	$(MPICC) $(LDFLAGS) -o $@ $(MPI_OBJS) $(LINK)
+
+# ---- corpus: the project's BPF C programs, clang -O2 -------------------------------------
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -I/usr/include/x86_64-linux-gnu -Icorpus -Wall -Werror
+CORPUS  := $(patsubst corpus/%.bpf.c,$(BUILD)/corpus/%.o,$(wildcard corpus/*.bpf.c))
+corpus: $(CORPUS)
+$(BUILD)/corpus/%.o: corpus/%.bpf.c $(wildcard corpus/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# ---- tests -----------------------------------------------------------------------------
+# Each tests/<suite>/<name>.c is one Criterion binary; tests/run.sh runs them and sums up.
+TEST_SUITES := unit kernel
+TEST_BINS = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/$(1)/*.c))
+$(BUILD)/tests/%: tests/%.c $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LINK) -lcriterion
+
+test: deps
+	@$(MAKE) --no-print-directory $(PROGS) corpus $(foreach s,$(TEST_SUITES),$(call TEST_BINS,$(s)))
+	@$(MAKE) --no-print-directory asan-build
+	@sh tests/run.sh $(BUILD) $(BUILD)/asan
+
+test-unit: deps
+	@$(MAKE) --no-print-directory $(call TEST_BINS,unit)
+	@sh tests/run.sh $(BUILD)
+
+# AddressSanitizer + UBSan build of the tool and of the unit tests (interpreter, parsers).
+asan-build:
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 $(BUILD)/asan/k2 \
+		$(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(call TEST_BINS,unit))
+asan: deps asan-build
+	@sh tests/run.sh $(BUILD)/asan
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,8 @@
+/* bpf/k2bpf.h: the face of the eBPF model; include this from other modules. */
+#ifndef K2BPF_H
+#define K2BPF_H
+
+#include "bpf/k2_err.h"
+#include "bpf/k2_insn.h"
+
+#endif

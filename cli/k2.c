@@ -1,0 +1,37 @@
+/* cli/k2.c: the single-process tool `k2`: one subcommand per module face. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bpf/k2bpf.h"
+
+struct k2_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct k2_command commands[] = {
+	{ NULL, NULL, NULL },
+};
+
+static int usage(FILE *f)
+{
+	fprintf(f, "usage: k2 COMMAND [ARGS...]\n\ncommands:\n");
+	for (const struct k2_command *c = commands; c->name; c++)
+		fprintf(f, "  %-14s %s\n", c->name, c->help);
+	fprintf(f, "\n'k2 COMMAND --help' describes one command.\n");
+	return f == stdout ? 0 : 2;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(stderr);
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
+		return usage(stdout);
+	for (const struct k2_command *c = commands; c->name; c++)
+		if (!strcmp(argv[1], c->name))
+			return c->run(argc - 1, argv + 1);
+	fprintf(stderr, "k2: unknown command '%s'\n", argv[1]);
+	return usage(stderr);
+}
