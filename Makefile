@@ -88,11 +88,35 @@ test-unit: deps
 	@sh tests/run.sh $(BUILD)
 
 # AddressSanitizer + UBSan build of the tool and of the unit tests (interpreter, parsers).
+FUZZ_REPLAY = $(addprefix $(BUILD)/tests/fuzz/,$(FUZZ_NAMES))
 asan-build:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 $(BUILD)/asan/k2 \
-		$(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(call TEST_BINS,unit))
+		$(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(call TEST_BINS,unit) $(FUZZ_REPLAY))
 asan: deps asan-build
 	@sh tests/run.sh $(BUILD)/asan
+
+# ---- fuzzing: libFuzzer targets tests/fuzz/<name>.c over the bpf/ sources -------------------
+# `make fuzz` runs each for FUZZ_SECONDS; crashes land in tests/fuzz/crashers/<name>/, which
+# (with the seeds) `make test` replays under ASan through tests/fuzz/replay.c.
+FUZZ_SECONDS ?= 600
+FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(filter-out tests/fuzz/replay.c,$(wildcard tests/fuzz/*.c)))
+BPF_SRCS   := $(call MOD_SRCS,bpf)
+FUZZ_FLAGS := -std=gnu11 -g -O1 -I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BPF_SRCS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(BPF_SRCS) $(PKG_LIBS)
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LINK)
+fuzz: deps
+	@$(MAKE) --no-print-directory $(addprefix $(BUILD)/fuzz/,$(FUZZ_NAMES))
+	@for n in $(FUZZ_NAMES); do \
+		mkdir -p $(BUILD)/fuzz/work-$$n tests/fuzz/crashers/$$n tests/fuzz/seeds/$$n; \
+		echo "fuzzing $$n for $(FUZZ_SECONDS) s"; \
+		$(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=tests/fuzz/crashers/$$n/ \
+			$(BUILD)/fuzz/work-$$n tests/fuzz/seeds/$$n || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,102 @@
+/* bpf/k2_obj.h: clang-compiled BPF ELF objects: programs, maps, relocations; read and write. */
+#ifndef K2_OBJ_H
+#define K2_OBJ_H
+
+#include <linux/bpf.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bpf/k2_err.h"
+
+#define K2_NAME_MAX 64
+#define K2_SEC_MAX 128
+
+/*
+ * A map as the object defines it: BTF-defined (.maps), legacy (`maps` section,
+ * struct bpf_map_def), or internal, made from a data section (.rodata, .data, .bss,
+ * as libbpf does: an array with one element of the section's size).
+ */
+struct k2_map {
+	char name[K2_NAME_MAX];
+	uint32_t type;          /* enum bpf_map_type */
+	uint32_t key_size;
+	uint32_t value_size;
+	uint32_t max_entries;
+	uint32_t flags;         /* map_flags */
+	int32_t inner;          /* map-in-map: index of the inner map's template, else -1 */
+	bool internal;          /* made from a data section */
+	bool readonly;          /* .rodata: frozen after its initial value is written */
+	const uint8_t *init;    /* internal maps: initial value (value_size bytes); NULL for .bss */
+};
+
+/*
+ * How a program refers to maps once read: relocations are already applied, in the
+ * kernel's own fd_array encoding, so a program is self-contained:
+ *   ld_imm64 src_reg BPF_PSEUDO_MAP_IDX,       imm = map index            (map pointer)
+ *   ld_imm64 src_reg BPF_PSEUDO_MAP_IDX_VALUE, imm = map index, insn[1].imm = offset
+ * bpf-to-bpf calls (BPF_PSEUDO_CALL) are pc-relative into the subprograms that the
+ * reader appended after the main function, as libbpf links them.
+ */
+struct k2_prog {
+	char name[K2_NAME_MAX];  /* the function symbol */
+	char sec[K2_SEC_MAX];    /* ELF section, e.g. "xdp", "tc", "socket", "tracepoint/net/x" */
+	uint32_t type;           /* enum bpf_prog_type, from the section name */
+	uint32_t attach_type;    /* enum bpf_attach_type (expected_attach_type) */
+	struct bpf_insn *insns;  /* main function, then the subprograms it calls */
+	uint32_t n_insns;
+	uint32_t n_main;         /* length of the main function: insns[0, n_main) */
+	const struct k2_map *maps; /* borrowed from the object; indexed by MAP_IDX imm */
+	uint32_t n_maps;
+	const char *license;     /* borrowed from the object */
+};
+
+struct k2_elf; /* the raw ELF, kept to write a drop-in replacement */
+
+struct k2_object {
+	char path[4096];
+	char license[128];
+	uint32_t kern_version;
+	struct k2_map *maps;
+	uint32_t n_maps;
+	struct k2_prog *progs;
+	uint32_t n_progs;
+	struct k2_elf *elf;
+};
+
+/*
+ * Reads every program section of an object. Errors name the file, the section and,
+ * for instructions, the index: "xdp_fw.o: section xdp: insn 12: invalid opcode 0xff".
+ */
+int k2_object_open(const char *path, struct k2_object **out, struct k2_err *e);
+/* The same from memory (fuzzing, tests); `name` is used in messages. */
+int k2_object_open_mem(const void *buf, size_t len, const char *name, struct k2_object **out,
+		       struct k2_err *e);
+void k2_object_free(struct k2_object *obj);
+
+/* Finds a program by section name or function name; NULL if none (or, for NULL sel, the first). */
+struct k2_prog *k2_object_prog(struct k2_object *obj, const char *sel);
+
+/* bpf_prog_type for a section name as libbpf reads it ("xdp", "tc", "classifier", "socket",
+ * "kprobe/...", "tracepoint/...", ...); 0 (BPF_PROG_TYPE_UNSPEC) if unknown. */
+uint32_t k2_prog_type_of_section(const char *sec, uint32_t *attach_type);
+
+/*
+ * Replaces the main function of `prog` with insns[0, n) (subprograms unchanged, appended
+ * by the caller exactly as before). old_to_new[i] gives, for each old main instruction i,
+ * its new index, or -1 if it was deleted; relocations, BTF.ext func/line info and symbol
+ * sizes of the section are rewritten with it when the object is written. A relocated
+ * instruction (map load, call) may move but not be deleted.
+ */
+int k2_object_set_main(struct k2_object *obj, struct k2_prog *prog, const struct bpf_insn *insns,
+		       uint32_t n, const int32_t *old_to_new, struct k2_err *e);
+
+/*
+ * Writes the object to `path` through a temporary file and rename: every section as
+ * read, with replaced programs compacted, jump and relocation offsets, BTF.ext and
+ * symbols rewritten, so that libbpf and `bpftool prog load` accept it. An unchanged
+ * object is written back with identical bytecode.
+ */
+int k2_object_write(const struct k2_object *obj, const char *path, struct k2_err *e);
+
+#endif
