@@ -63,7 +63,7 @@ $(BUILD)/k2-cluster: $(MPI_OBJS) $(LIBS)
 	$(MPICC) $(LDFLAGS) -o $@ $(MPI_OBJS) $(LINK)
 
 # ---- corpus: the project's BPF C programs, clang -O2 -------------------------------------
-BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -I/usr/include/x86_64-linux-gnu -Icorpus -Wall -Werror
+BPF_CFLAGS := -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -Icorpus -Wall -Werror
 CORPUS  := $(patsubst corpus/%.bpf.c,$(BUILD)/corpus/%.o,$(wildcard corpus/*.bpf.c))
 corpus: $(CORPUS)
 $(BUILD)/corpus/%.o: corpus/%.bpf.c $(wildcard corpus/*.h)

@@ -4,5 +4,9 @@
 
 #include "bpf/k2_err.h"
 #include "bpf/k2_insn.h"
+#include "bpf/k2_helpers.h"
+#include "bpf/k2_obj.h"
+#include "bpf/k2_text.h"
+#include "bpf/k2_interp.h"
 
 #endif

@@ -131,3 +131,22 @@ Test(insn_check, well_formed_program_passes)
 	cr_expect_eq(check(p, 5, &e), 0, "%s", e.msg);
 	cr_expect_eq(k2_insn_imm64(p), 0x200000001ULL);
 }
+
+#include "bpf/k2_helpers.h"
+
+Test(helpers, table_is_sorted_and_findable)
+{
+	uint32_t n;
+	const struct k2_helper *t = k2_helper_table(&n);
+
+	cr_assert_gt(n, 20);
+	for (uint32_t i = 0; i < n; i++) {
+		if (i)
+			cr_expect_lt(t[i - 1].id, t[i].id, "%s", t[i].name);
+		cr_expect_eq(k2_helper_find(t[i].id), &t[i]);
+	}
+	cr_expect_null(k2_helper_find(9999));
+	cr_expect(k2_helper_allowed(k2_helper_find(BPF_FUNC_xdp_adjust_head), BPF_PROG_TYPE_XDP));
+	cr_expect(!k2_helper_allowed(k2_helper_find(BPF_FUNC_xdp_adjust_head),
+				     BPF_PROG_TYPE_SOCKET_FILTER));
+}
