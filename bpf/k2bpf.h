@@ -8,5 +8,6 @@
 #include "bpf/k2_obj.h"
 #include "bpf/k2_text.h"
 #include "bpf/k2_interp.h"
+#include "bpf/k2_rand.h"
 
 #endif
