@@ -36,8 +36,8 @@ static int src_reg(struct k2_asm_cur *c, struct k2_asm_reg d, uint8_t *no)
 	if (err)
 		return err;
 	if (s.w != d.w)
-		return k2_asm_fail_at(c, at, "expected a %c register to match %c%u",
-				      d.w ? 'w' : 'r', d.w ? 'w' : 'r', d.no);
+		return k2_asm_fail_at(c, at, "expected %s register to match %c%u",
+				      d.w ? "a w" : "an r", d.w ? 'w' : 'r', d.no);
 	*no = s.no;
 	return 0;
 }

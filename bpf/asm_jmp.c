@@ -36,8 +36,8 @@ int k2_asm_if(struct k2_asm_cur *c, struct k2_asm_out *o)
 	if (x) {
 		err = k2_asm_reg(c, &s);
 		if (!err && s.w != d.w)
-			return k2_asm_fail_at(c, at, "expected a %c register to match %c%u",
-					      d.w ? 'w' : 'r', d.w ? 'w' : 'r', d.no);
+			return k2_asm_fail_at(c, at, "expected %s register to match %c%u",
+					      d.w ? "a w" : "an r", d.w ? 'w' : 'r', d.no);
 	} else if (k2_asm_peek_num(c)) {
 		err = k2_asm_imm32(c, &imm);
 	} else {

@@ -6,29 +6,48 @@
 #include "bpf/asm_int.h"
 
 struct label {
-	const char *name;
+	const char *name; /* NULL: free slot */
 	size_t len;
 	long idx;
 };
 
-/* Labels of one program; in the first pass unknown names resolve to the next slot. */
+/* Labels of one program, an open-addressing hash table (listings have thousands of labels).
+ * In the first pass unknown names resolve to the next slot. */
 struct prog_labels {
 	struct k2_asm_labels ops;
 	struct label *v;
-	size_t n, cap;
+	size_t n, cap; /* cap is 0 or a power of two */
 	bool first_pass;
 	long pc; /* slot of the line being read */
 };
 
+static size_t hash_name(const char *name, size_t n)
+{
+	size_t h = 14695981039346656037ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
+	return h;
+}
+
+static struct label *slot_of(const struct prog_labels *pl, const char *name, size_t n)
+{
+	size_t i = hash_name(name, n) & (pl->cap - 1);
+
+	while (pl->v[i].name && (pl->v[i].len != n || memcmp(pl->v[i].name, name, n)))
+		i = (i + 1) & (pl->cap - 1);
+	return &pl->v[i];
+}
+
 static int find_label(const struct k2_asm_labels *l, const char *name, size_t n, long *idx)
 {
 	const struct prog_labels *pl = (const struct prog_labels *)l;
+	const struct label *lb = pl->cap ? slot_of(pl, name, n) : NULL;
 
-	for (size_t i = 0; i < pl->n; i++)
-		if (pl->v[i].len == n && !memcmp(pl->v[i].name, name, n)) {
-			*idx = pl->v[i].idx;
-			return 0;
-		}
+	if (lb && lb->name) {
+		*idx = lb->idx;
+		return 0;
+	}
 	return pl->first_pass ? 1 : -ENOENT;
 }
 
@@ -42,24 +61,36 @@ static int find_label_first(const struct k2_asm_labels *l, const char *name, siz
 	return err == 1 ? 0 : err;
 }
 
+static int grow(struct prog_labels *pl)
+{
+	struct prog_labels old = *pl;
+
+	pl->cap = old.cap ? old.cap * 2 : 64;
+	pl->v = calloc(pl->cap, sizeof(*pl->v));
+	if (!pl->v) {
+		*pl = old;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.v[i].name)
+			*slot_of(pl, old.v[i].name, old.v[i].len) = old.v[i];
+	free(old.v);
+	return 0;
+}
+
 static int add_label(struct prog_labels *pl, const char *name, size_t n, long idx, size_t line,
 		     struct k2_err *e)
 {
-	long old;
+	struct label *lb;
 
-	if (find_label(&pl->ops, name, n, &old) == 0)
+	if ((pl->n + 1) * 2 > pl->cap && grow(pl))
+		return k2_err_set(e, -ENOMEM, "out of memory");
+	lb = slot_of(pl, name, n);
+	if (lb->name)
 		return k2_err_set(e, -EINVAL, "line %zu: label '%.*s' defined twice", line, (int)n,
 				  name);
-	if (pl->n == pl->cap) {
-		size_t cap = pl->cap ? pl->cap * 2 : 16;
-		struct label *v = realloc(pl->v, cap * sizeof(*v));
-
-		if (!v)
-			return k2_err_set(e, -ENOMEM, "out of memory");
-		pl->v = v;
-		pl->cap = cap;
-	}
-	pl->v[pl->n++] = (struct label){ name, n, idx };
+	*lb = (struct label){ name, n, idx };
+	pl->n++;
 	return 0;
 }
 
