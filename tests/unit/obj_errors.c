@@ -147,7 +147,8 @@ Test(obj_errors, maps_without_valid_btf)
 	expect_error(buf, len, "section .maps: BTF-defined maps need a valid .BTF");
 	free(buf);
 	buf = load("maps_xdp.o", &len);
-	obj_shdr(buf, ".BTF", NULL)->sh_type = SHT_NULL;
+	/* renamed to "BTF.ext" (the tail of the name .BTF.ext): no .BTF at all */
+	obj_shdr(buf, ".BTF", NULL)->sh_name = obj_shdr(buf, ".BTF.ext", NULL)->sh_name + 1;
 	expect_error(buf, len, "section .maps: BTF-defined maps need a .BTF");
 	free(buf);
 }
