@@ -299,7 +299,8 @@ int k2_btfext_rewrite(const struct k2_elf *elf, const struct k2_secmap *maps, vo
 		uint64_t start = b.n;
 
 		if (!xi->n_groups) {
-			wr32(b.p + 8 + 8 * k, 0);
+			/* as clang writes an empty kind: at the end, no bytes */
+			wr32(b.p + 8 + 8 * k, (uint32_t)(start - x->hdr_len));
 			wr32(b.p + 12 + 8 * k, 0);
 			continue;
 		}

@@ -115,6 +115,7 @@ static inline void *obj_read_file(const char *path, size_t *len)
 	void *buf;
 	long n;
 
+	*len = 0;
 	if (!f)
 		return NULL;
 	fseek(f, 0, SEEK_END);
@@ -150,6 +151,7 @@ static inline void *obj_sec_data(void *buf, const char *name, uint64_t *size)
 {
 	Elf64_Shdr *sh = obj_shdr(buf, name, NULL);
 
+	*size = 0;
 	if (!sh)
 		return NULL;
 	*size = sh->sh_size;
