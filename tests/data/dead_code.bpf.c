@@ -1,9 +1,11 @@
-/* tests/data/dead_code.bpf.c: programs with `goto +0` fillers that tests delete (compaction, write-back). */
+/* tests/data/dead_code.bpf.c: programs with dead fillers that tests delete (compaction, write-back). */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 
+/* `goto +0` (the verifier drops these itself) and a dead store to r9 (which it keeps) */
 #define FILLER() asm volatile("goto +0")
+#define DEAD() asm volatile("r9 = 32429" ::: "r9")
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -27,6 +29,7 @@ int xdp_first(struct xdp_md *ctx)
 	__u32 key = ctx->ingress_ifindex & 7, len;
 	__u64 *v;
 
+	DEAD();
 	FILLER();
 	len = ctx->data_end - ctx->data;
 	v = bpf_map_lookup_elem(&hits, &key);
@@ -36,6 +39,7 @@ int xdp_first(struct xdp_md *ctx)
 		*v += 1;
 	}
 	packets++;
+	DEAD();
 	FILLER();
 	return over(len) ? XDP_DROP : XDP_PASS;
 }
@@ -46,7 +50,7 @@ int xdp_second(struct xdp_md *ctx)
 	__u32 key = 1;
 	__u64 *v = bpf_map_lookup_elem(&hits, &key);
 
-	FILLER();
+	DEAD();
 	if (v)
 		*v += ctx->data_end - ctx->data;
 	return over(ctx->data_end - ctx->data) ? XDP_PASS : XDP_DROP;
@@ -63,7 +67,7 @@ int kp_dead(void *ctx)
 	__u32 key = 2;
 	__u64 *v;
 
-	FILLER();
+	DEAD();
 	key += BPF_CORE_READ(t, pid) & 1;
 	FILLER();
 	v = bpf_map_lookup_elem(&hits, &key);

@@ -21,9 +21,20 @@ static inline const char *obj_data(const char *name)
 	return path;
 }
 
-static inline bool obj_is_filler(const struct bpf_insn *in)
+/* The fillers of tests/data/dead_code.bpf.c: `goto +0` and the dead store `r9 = 32429`. */
+static inline bool obj_is_ja0(const struct bpf_insn *in)
 {
 	return in->code == (BPF_JMP | BPF_JA) && !in->off && !in->imm;
+}
+
+static inline bool obj_is_dead_r9(const struct bpf_insn *in)
+{
+	return in->code == (BPF_ALU64 | BPF_MOV | BPF_K) && in->dst_reg == 9 && in->imm == 32429;
+}
+
+static inline bool obj_is_filler(const struct bpf_insn *in)
+{
+	return obj_is_ja0(in) || obj_is_dead_r9(in);
 }
 
 /*

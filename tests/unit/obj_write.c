@@ -233,7 +233,7 @@ Test(obj_write, compaction_moves_symbols_relocations_and_btf_ext)
 
 	nco = ext_offsets(orig, 2, "kprobe/do_nanosleep", core_old);
 	cr_assert_eq(nco, 1, "one CO-RE relocation in kp_dead");
-	cr_expect_eq(obj_drop_fillers(a, k2_object_prog(a, "xdp_first"), &e), 4, "%s", e.msg);
+	cr_expect_eq(obj_drop_fillers(a, k2_object_prog(a, "xdp_first"), &e), 6, "%s", e.msg);
 	cr_expect_eq(obj_drop_fillers(a, k2_object_prog(a, "xdp_second"), &e), 1, "%s", e.msg);
 	cr_expect_eq(obj_drop_fillers(a, k2_object_prog(a, "kp_dead"), &e), 2, "%s", e.msg);
 	write_ok(a, tmp("dc.o"));
@@ -301,7 +301,7 @@ Test(obj_write, replacements_compose)
 	void *ia, *ib;
 
 	/* one filler at a time on a, all at once on b: the same object */
-	for (int round = 0; round < 4; round++) {
+	for (int round = 0; round < 6; round++) {
 		bool *del = calloc(p->n_insns, sizeof(*del));
 		struct bpf_insn *out = calloc(p->n_insns, sizeof(*out));
 		int32_t *o2n = calloc(p->n_main, sizeof(*o2n));
@@ -316,7 +316,7 @@ Test(obj_write, replacements_compose)
 		free(out);
 		free(o2n);
 	}
-	cr_assert_eq(obj_drop_fillers(b, k2_object_prog(b, "xdp_first"), &e), 4, "%s", e.msg);
+	cr_assert_eq(obj_drop_fillers(b, k2_object_prog(b, "xdp_first"), &e), 6, "%s", e.msg);
 	write_ok(a, tmp("a.o"));
 	write_ok(b, tmp("b.o"));
 	ia = obj_read_file(tmp("a.o"), &na);
