@@ -154,7 +154,7 @@ struct k2_pkt_info {
 	uint16_t l3_off;           /* K2_PKT_NOFF where a header is absent or cut away */
 	uint16_t l4_off;
 	uint16_t payload_off;
-	uint16_t ip_len;           /* IPv4 tot_len or 40 + IPv6 payload_len as written */
+	uint32_t ip_len;           /* IPv4 tot_len or 40 + IPv6 payload_len as written */
 	uint16_t pad_off;          /* where the zero padding starts; == len without padding */
 };
 

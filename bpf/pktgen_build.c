@@ -441,7 +441,7 @@ static void fixup(struct pw *w, const struct k2_pkt_spec *s, struct k2_pkt_info 
 	} else if (d->family == 6) {
 		ip_len = (uint16_t)(w->len - in->l3_off - 40 + s->ip_len_delta);
 		put_be16(l3 + 4, ip_len);
-		in->ip_len = (uint16_t)(ip_len + 40);
+		in->ip_len = ip_len + 40u;
 	}
 	if (in->l4_off != K2_PKT_NOFF) {
 		switch (in->l4_proto) {
