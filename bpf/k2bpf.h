@@ -10,5 +10,6 @@
 #include "bpf/k2_interp.h"
 #include "bpf/k2_cfg.h"
 #include "bpf/k2_rand.h"
+#include "bpf/k2_pktgen.h"
 
 #endif
