@@ -131,6 +131,7 @@ static struct k2_absint *ai_alloc(const struct k2_prog *prog, const struct k2_cf
 	ai->ctx.prog = prog;
 	ai->ctx.cfg = cfg;
 	ai->ctx.widen_after = opts && opts->widen_after ? opts->widen_after : 3;
+	ai->ctx.fold_rodata = opts && opts->fold_rodata;
 	ai->ctx.scratch = &ai->scratch[2];
 	return ai;
 }

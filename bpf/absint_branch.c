@@ -78,11 +78,14 @@ static void mark_or_null(struct k2_astate *st, uint8_t reg, bool null)
 	}
 }
 
-static bool never_null(uint8_t t)
+static bool never_null(const struct k2_aval *v)
 {
-	return t == K2_VT_PTR_CTX || t == K2_VT_PTR_STACK || t == K2_VT_PTR_PKT ||
-	       t == K2_VT_PTR_PKT_END || t == K2_VT_PTR_PKT_META || t == K2_VT_PTR_MAP ||
-	       t == K2_VT_PTR_MAP_VALUE;
+	uint8_t t = v->type;
+
+	return !v->maybe_null &&
+	       (t == K2_VT_PTR_CTX || t == K2_VT_PTR_STACK || t == K2_VT_PTR_PKT ||
+		t == K2_VT_PTR_PKT_END || t == K2_VT_PTR_PKT_META || t == K2_VT_PTR_MAP ||
+		t == K2_VT_PTR_MAP_VALUE || t == K2_VT_PTR_MEM);
 }
 
 /* ==/!= against 0 with a pointer: null checks. Returns whether it was one. */
@@ -108,7 +111,13 @@ static bool null_check(struct k2_astate *st, struct k2_astate *taken, const stru
 		mark_or_null(ne, reg, false);
 		return true;
 	}
-	if (never_null(st->regs[reg].type)) {
+	if (st->regs[reg].maybe_null) {
+		/* Only this register: a maybe-null copy elsewhere need not be null together. */
+		k2_sc_set_const(&eq->regs[reg], 0);
+		ne->regs[reg].maybe_null = false;
+		return true;
+	}
+	if (never_null(&st->regs[reg])) {
 		eq->reachable = false;
 		return true;
 	}

@@ -16,6 +16,37 @@ static const uint32_t pkt_changers[] = {
 	BPF_FUNC_lwt_seg6_store_bytes, BPF_FUNC_lwt_seg6_adjust_srh, BPF_FUNC_lwt_seg6_action,
 };
 
+/* Argument and return kinds of the supplement below, beyond enum k2_arg / enum k2_ret. */
+#define ARG_RINGBUF_REC 100 /* a ringbuf record from ringbuf_reserve, released by the call */
+#define RET_RINGBUF_REC 100 /* a ringbuf record of the size in r2, or NULL */
+
+/*
+ * Helpers the shared table (bpf/k2_helpers.h) does not describe, as far as the verifier's
+ * types go; they belong there once the interpreter models them.
+ */
+static const struct k2_helper supplement[] = {
+	/* For fentry/fexit on XDP programs: the first argument is the traced xdp_buff (BTF). */
+	{ BPF_FUNC_xdp_output, "xdp_output", 5,
+	  { K2_ARG_ANYTHING, K2_ARG_MAP_PTR, K2_ARG_ANYTHING, K2_ARG_MEM, K2_ARG_SIZE_OR_ZERO },
+	  K2_RET_INTEGER, K2_H_EFFECT, K2_PT(BPF_PROG_TYPE_TRACING) },
+	{ BPF_FUNC_ringbuf_reserve, "ringbuf_reserve", 3,
+	  { K2_ARG_MAP_PTR, K2_ARG_ANYTHING, K2_ARG_ANYTHING }, RET_RINGBUF_REC, K2_H_EFFECT, ~0ULL },
+	{ BPF_FUNC_ringbuf_submit, "ringbuf_submit", 2, { ARG_RINGBUF_REC, K2_ARG_ANYTHING },
+	  K2_RET_VOID, K2_H_EFFECT, ~0ULL },
+	{ BPF_FUNC_ringbuf_discard, "ringbuf_discard", 2, { ARG_RINGBUF_REC, K2_ARG_ANYTHING },
+	  K2_RET_VOID, K2_H_EFFECT, ~0ULL },
+};
+
+const struct k2_helper *k2_ai_helper(uint32_t id)
+{
+	const struct k2_helper *h = k2_helper_find(id);
+
+	for (size_t i = 0; !h && i < sizeof(supplement) / sizeof(supplement[0]); i++)
+		if (supplement[i].id == id)
+			h = &supplement[i];
+	return h;
+}
+
 static bool changes_pkt(uint32_t id, const struct k2_helper *h)
 {
 	if (h)
@@ -103,16 +134,17 @@ struct arg_mem {
 static bool mem_in_bounds(const struct ai_ctx *ctx, const struct k2_aval *v,
 			  const struct k2_access *a, uint64_t size)
 {
-	const struct k2_map *m;
+	struct ai_map_sizes ms;
 
 	switch (a->region) {
-	case K2_RGN_STACK:
+	case K2_MEM_STACK:
 		return a->frame || (a->off_min >= -K2_STACK_BYTES && a->off_max + (int64_t)size <= 0);
-	case K2_RGN_MAP_VALUE:
-		if (v->map < 0 || !ctx->prog || (uint32_t)v->map >= ctx->prog->n_maps)
+	case K2_MEM_MAP_VALUE:
+		if (v->type != K2_VT_PTR_MAP_VALUE || !k2_ai_map_sizes(ctx, v, &ms))
 			return false;
-		m = &ctx->prog->maps[v->map];
-		return a->off_min >= 0 && a->off_max + (int64_t)size <= m->value_size;
+		return a->off_min >= 0 && a->off_max + (int64_t)size <= ms.min_value;
+	case K2_MEM_ALLOC:
+		return a->off_min >= 0 && a->off_max + (int64_t)size <= v->range;
 	default: /* packet */
 		return a->fixed_off >= 0 && (uint64_t)a->fixed_off + size <= v->range &&
 		       v->smin >= 0 && v->umax <= 0xffff;
@@ -139,8 +171,11 @@ static void mem_arg(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc, int r
 			k2_ai_stack_clobber(st, 0, K2_STACK_BYTES);
 		return;
 	}
+	if (v->maybe_null && !or_null)
+		k2_ai_violation(ctx, pc, "R%d type=%s_or_null expected=fp, pkt, map_value, mem", r,
+				k2_ai_type_name(v->type));
 	if (v->type != K2_VT_PTR_STACK && v->type != K2_VT_PTR_MAP_VALUE &&
-	    v->type != K2_VT_PTR_PKT && v->type != K2_VT_PTR_PKT_META) {
+	    v->type != K2_VT_PTR_PKT && v->type != K2_VT_PTR_PKT_META && v->type != K2_VT_PTR_MEM) {
 		k2_ai_violation(ctx, pc, "R%d type=%s expected=fp, pkt, map_value", r,
 				k2_ai_type_name(v->type));
 		return;
@@ -181,12 +216,33 @@ static bool size_of_next(const struct k2_astate *st, int r, uint64_t *min, uint6
 	return true;
 }
 
+/* ringbuf_submit/discard: the record and every copy of it are gone. */
+static void release_record(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc, int r)
+{
+	const struct k2_aval *v = &st->regs[r];
+	uint32_t id = v->id;
+
+	if (v->type != K2_VT_PTR_MEM || v->maybe_null || v->off || !k2_tn_is_const(v->var) ||
+	    v->var.value) {
+		k2_ai_violation(ctx, pc, "R%d type=%s%s expected=ringbuf record (unmodified)", r,
+				k2_ai_type_name(v->type), v->maybe_null ? "_or_null" : "");
+		return;
+	}
+	for (int i = 0; i < K2_NREGS + K2_STACK_SLOTS; i++) {
+		struct k2_aval *x = i < K2_NREGS ? &st->regs[i] : &st->stack[i - K2_NREGS].spill;
+
+		if (x->type == K2_VT_PTR_MEM && (i == r || (id && x->id == id)))
+			k2_sc_set_unknown(x);
+	}
+}
+
 static void helper_arg(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
-		       const struct k2_helper *h, int i, int32_t *map)
+		       const struct k2_helper *h, int i, struct k2_aval *map)
 {
 	int r = i + 1;
 	const struct k2_aval *v = &st->regs[r];
-	const struct k2_map *m = *map >= 0 ? &ctx->prog->maps[*map] : NULL;
+	struct ai_map_sizes ms;
+	bool known = map->type == K2_VT_PTR_MAP && k2_ai_map_sizes(ctx, map, &ms);
 	struct arg_mem am = { 0 };
 	uint8_t kind = h->args[i];
 
@@ -205,17 +261,17 @@ static void helper_arg(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 		if (v->type != K2_VT_PTR_MAP)
 			k2_ai_violation(ctx, pc, "R%d type=%s expected=map_ptr", r,
 					k2_ai_type_name(v->type));
-		else if (v->map >= 0 && ctx->prog && (uint32_t)v->map < ctx->prog->n_maps)
-			*map = v->map;
+		else
+			*map = *v;
 		break;
 	case K2_ARG_MAP_KEY:
 	case K2_ARG_MAP_VALUE:
-		if (!m) {
+		if (!known) {
 			mem_arg(ctx, st, pc, r, &(struct arg_mem){ 0, 0, false, false }, false);
 			mark_escape(ctx, pc);
 			break;
 		}
-		am.min = am.max = kind == K2_ARG_MAP_KEY ? m->key_size : m->value_size;
+		am.min = am.max = kind == K2_ARG_MAP_KEY ? ms.max_key : ms.max_value;
 		mem_arg(ctx, st, pc, r, &am, false);
 		break;
 	case K2_ARG_MEM:
@@ -232,6 +288,9 @@ static void helper_arg(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 			mem_arg(ctx, st, pc, r, &am, false);
 		}
 		break;
+	case ARG_RINGBUF_REC:
+		release_record(ctx, st, pc, r);
+		break;
 	case K2_ARG_SIZE:
 	case K2_ARG_SIZE_OR_ZERO:
 		if (v->type != K2_VT_SCALAR)
@@ -243,17 +302,34 @@ static void helper_arg(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 	}
 }
 
-static void set_ret(struct k2_astate *st, uint32_t pc, uint8_t ret, int32_t map)
+static void set_ret(struct k2_astate *st, uint32_t pc, uint8_t ret, const struct k2_aval *map)
 {
-	struct k2_aval *r0 = &st->regs[0];
+	struct k2_aval *r0 = &st->regs[0], size_v = st->regs[2];
+	const struct k2_aval *size = &size_v;
+	uint64_t c;
 
 	switch (ret) {
 	case K2_RET_VOID:
 		k2_ai_set_not_init(r0);
 		break;
+	case RET_RINGBUF_REC:
+		/* The size must be a constant: the record's bytes are that many. */
+		k2_ai_set_ptr(r0, K2_VT_PTR_MEM);
+		r0->maybe_null = true;
+		r0->range = k2_aval_is_const(size, &c) && c <= UINT32_MAX ? (uint32_t)c : 0;
+		r0->map = map->type == K2_VT_PTR_MAP ? map->map : -1;
+		r0->maps = map->type == K2_VT_PTR_MAP ? map->maps : 0;
+		k2_ai_scrub_id(st, pc + 1);
+		r0->id = pc + 1;
+		break;
 	case K2_RET_MAP_VALUE_OR_NULL:
 		k2_ai_set_ptr(r0, K2_VT_PTR_MAP_VALUE_OR_NULL);
-		r0->map = map;
+		if (map->type == K2_VT_PTR_MAP) {
+			r0->map = map->map;
+			r0->maps = map->maps;
+		} else {
+			k2_aval_set_map(r0, -1);
+		}
 		k2_ai_scrub_id(st, pc + 1);
 		r0->id = pc + 1;
 		break;
@@ -273,8 +349,9 @@ static void call_helper(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 			const struct k2_helper *h)
 {
 	uint32_t type = ctx->prog ? ctx->prog->type : 0;
-	int32_t map = -1;
+	struct k2_aval map;
 
+	k2_ai_set_not_init(&map);
 	if (ctx->prog && !k2_helper_allowed(h, type))
 		k2_ai_violation(ctx, pc, "program of this type cannot use helper %s#%u", h->name, h->id);
 	for (int i = 0; i < h->nargs; i++)
@@ -284,7 +361,7 @@ static void call_helper(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 		k2_ai_invalidate_pkt(st);
 		set_func_flag(ctx, &ctx->funcs[ctx->cur_func].changes_pkt);
 	}
-	set_ret(st, pc, h->ret, map);
+	set_ret(st, pc, h->ret, &map);
 	clobber_args(st);
 }
 
@@ -410,7 +487,7 @@ void k2_ai_call(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc)
 		call_opaque(ctx, st, pc, true);
 		return;
 	}
-	h = k2_helper_find((uint32_t)in->imm);
+	h = k2_ai_helper((uint32_t)in->imm);
 	if (h)
 		call_helper(ctx, st, pc, h);
 	else

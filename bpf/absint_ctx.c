@@ -96,6 +96,11 @@ static const struct ctx_field perf_fields[] = {
 static const struct ctx_field tp_fields[] = {
 	{ "args", 8, 2048 - 8, S, AREA },
 };
+/* fentry/fexit/fmod_ret/LSM: u64 arguments (and fexit's return value) typed by BTF; a whole
+ * argument may be a kernel pointer. */
+static const struct ctx_field tracing_fields[] = {
+	{ "args", 0, 13 * 8, K2_VT_PTR_BTF, AREA },
+};
 /* Up to MAX_BPF_FUNC_ARGS (12) u64 arguments. */
 static const struct ctx_field raw_tp_fields[] = {
 	{ "args", 0, 12 * 8, S, AREA },
@@ -127,6 +132,9 @@ static struct ctx_table table_of(uint32_t type)
 		return (struct ctx_table)TABLE(perf_fields, sizeof(struct pt_regs) + 16);
 	case BPF_PROG_TYPE_TRACEPOINT:
 		return (struct ctx_table)TABLE(tp_fields, 2048);
+	case BPF_PROG_TYPE_TRACING:
+	case BPF_PROG_TYPE_LSM:
+		return (struct ctx_table)TABLE(tracing_fields, 13 * 8);
 	case BPF_PROG_TYPE_RAW_TRACEPOINT:
 		return (struct ctx_table)TABLE(raw_tp_fields, 12 * 8);
 	default:
@@ -169,7 +177,9 @@ const char *k2_ctx_field(uint32_t prog_type, int64_t off, uint32_t size, bool wr
 		if (!size_ok(f, off, size, write))
 			return NULL;
 		/* A pointer field read in part is no pointer. */
-		if (type)
+		if (type && (f->flags & AREA))
+			*type = size == 8 ? f->vtype : K2_VT_SCALAR;
+		else if (type)
 			*type = f->vtype == S || (size == f->size && off == f->off) ? f->vtype
 										 : K2_VT_SCALAR;
 		return f->name;

@@ -9,7 +9,7 @@
 
 static const char *const vt_names[K2_VT__COUNT] = {
 	"?", "scalar", "ctx", "fp", "pkt", "pkt_end", "pkt_meta", "map_ptr", "map_value",
-	"map_value_or_null", "unknown",
+	"map_value_or_null", "mem", "btf_ptr", "unknown",
 };
 
 const char *k2_ai_type_name(uint8_t t)
@@ -91,7 +91,7 @@ static void alu_mov(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 	if (op >= K2_OP_MOVSX64_8 && op <= K2_OP_MOVSX64_32) {
 		v = *src;
 		if (v.type != K2_VT_SCALAR) {
-			if (k2_ai_is_ptr(&v))
+			if (k2_ai_is_ptr(&v) && v.type != K2_VT_PTR_BTF)
 				k2_ai_violation(ctx, pc, "R%u sign-extension part of pointer", in->src_reg);
 			k2_sc_set_unknown(&v);
 		}
@@ -128,9 +128,9 @@ static void ptr_arith(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc, uin
 	uint64_t c;
 	int64_t noff;
 
-	if (arith_forbidden(p->type)) {
-		k2_ai_violation(ctx, pc, "R%u pointer arithmetic on %s prohibited", reg,
-				k2_ai_type_name(p->type));
+	if (arith_forbidden(p->type) || p->maybe_null) {
+		k2_ai_violation(ctx, pc, "R%u pointer arithmetic on %s%s prohibited", reg,
+				k2_ai_type_name(p->type), p->maybe_null ? "_or_null" : "");
 		set_unknown_ptr(p);
 		return;
 	}
@@ -147,8 +147,10 @@ static void ptr_arith(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc, uin
 	v.type = p->type;
 	v.off = p->off;
 	v.map = p->map;
+	v.maps = p->maps;
 	v.frame = p->frame;
 	v.maybe_uninit = p->maybe_uninit;
+	v.maybe_null = false;
 	v.range = 0;
 	v.id = 0;
 	if (p->type == K2_VT_PTR_PKT || p->type == K2_VT_PTR_PKT_META) {
@@ -162,10 +164,12 @@ static void ptr_arith(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc, uin
 /* a - b for two pointers: a number; constant when both point into one object at known offsets. */
 static void ptr_diff(struct k2_aval *a, const struct k2_aval *b)
 {
-	bool same = a->type == b->type && a->map == b->map && a->frame == b->frame &&
+	bool same = a->type == b->type && a->map == b->map && a->maps == b->maps &&
+		    a->frame == b->frame &&
 		    k2_tn_is_const(a->var) && k2_tn_is_const(b->var) &&
 		    (a->type != K2_VT_PTR_PKT || (!a->id && !b->id)) &&
-		    a->type != K2_VT_PTR_PKT_END && a->type != K2_VT_PTR_MAP_VALUE_OR_NULL;
+		    a->type != K2_VT_PTR_PKT_END && a->type != K2_VT_PTR_MAP_VALUE_OR_NULL &&
+		    !a->maybe_null && !b->maybe_null;
 
 	if (same) {
 		int64_t d = (int64_t)a->off + (int64_t)a->var.value - b->off - (int64_t)b->var.value;
@@ -184,6 +188,15 @@ static void alu_ptr(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 								 oi->aluop == BPF_SUB;
 	struct k2_aval t;
 
+	if ((d->type == K2_VT_PTR_BTF || s->type == K2_VT_PTR_BTF) &&
+	    !(addsub && !(oi->flags & K2_F_ALU32) &&
+	      (d->type == K2_VT_SCALAR || s->type == K2_VT_SCALAR))) {
+		/* A kernel value may well be a number: no rule is broken, nothing is known. */
+		k2_sc_set_unknown(d);
+		if (oi->flags & K2_F_ALU32)
+			k2_sc_trunc(d, 32);
+		return;
+	}
 	if (oi->flags & K2_F_ALU32) {
 		k2_ai_violation(ctx, pc, "R%u 32-bit pointer arithmetic prohibited",
 				dp ? in->dst_reg : in->src_reg);
@@ -262,7 +275,7 @@ static void record(struct ai_ctx *ctx, uint32_t pc, const struct k2_access *acc)
 
 static bool stack_const(const struct k2_access *a, int *addr)
 {
-	if (a->region != K2_RGN_STACK || a->frame || !(a->flags & K2_ACC_CONST))
+	if (a->region != K2_MEM_STACK || a->frame || !(a->flags & K2_ACC_CONST))
 		return false;
 	if (a->off < -K2_STACK_BYTES || a->off + a->size > 0)
 		return false;
@@ -276,15 +289,17 @@ static void load_result(struct ai_ctx *ctx, const struct k2_astate *st, uint32_t
 	bool uninit = false;
 	int addr;
 
-	if (a->region == K2_RGN_CTX && (a->flags & K2_ACC_SAFE) && ft != K2_VT_SCALAR) {
+	if (a->region == K2_MEM_CTX && (a->flags & K2_ACC_SAFE) && ft != K2_VT_SCALAR) {
 		if (ft == K2_VT_UNKNOWN)
 			set_unknown_ptr(out);
 		else
 			k2_ai_set_ptr(out, ft);
 	} else if (stack_const(a, &addr)) {
 		k2_ai_stack_read(ctx, pc, st, addr, a->size, sext, out, &uninit);
-	} else if (a->size == 8 && (a->region == K2_RGN_UNKNOWN || a->region == K2_RGN_STACK)) {
+	} else if (a->size == 8 && (a->region == K2_MEM_UNKNOWN || a->region == K2_MEM_STACK)) {
 		set_unknown_ptr(out); /* may be a spilled pointer */
+	} else if (a->size == 8 && a->region == K2_MEM_KERNEL) {
+		k2_ai_set_ptr(out, K2_VT_PTR_BTF);
 	} else if (!k2_ai_rodata_load(ctx, a, sext, out)) {
 		k2_ai_sized_unknown(out, a->size, sext);
 	}
@@ -311,12 +326,13 @@ static void step_ldx(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 static void check_leak(struct ai_ctx *ctx, uint32_t pc, uint8_t reg, const struct k2_aval *val,
 		       const struct k2_access *a)
 {
-	static const char *const where[K2_RGN__COUNT] = {
-		[K2_RGN_PKT] = "packet", [K2_RGN_PKT_META] = "packet", [K2_RGN_CTX] = "ctx",
-		[K2_RGN_MAP_VALUE] = "map",
+	static const char *const where[K2_MEM__COUNT] = {
+		[K2_MEM_PKT] = "packet", [K2_MEM_PKT_META] = "packet", [K2_MEM_CTX] = "ctx",
+		[K2_MEM_MAP_VALUE] = "map",
 	};
 
-	if (!k2_ai_is_ptr(val) || a->region == K2_RGN_STACK || !where[a->region])
+	if (!k2_ai_is_ptr(val) || val->type == K2_VT_PTR_BTF || a->region == K2_MEM_STACK ||
+	    !where[a->region])
 		return;
 	k2_ai_violation(ctx, pc, "R%u leaks addr into %s", reg, where[a->region]);
 }
@@ -329,14 +345,14 @@ static void write_effects(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 
 	if (stack_const(a, &addr)) {
 		k2_ai_stack_write(ctx, pc, st, addr, a->size, val);
-	} else if (a->region == K2_RGN_STACK && !a->frame) {
+	} else if (a->region == K2_MEM_STACK && !a->frame) {
 		int64_t lo = a->off_min + K2_STACK_BYTES, hi = a->off_max + a->size + K2_STACK_BYTES;
 
 		k2_ai_stack_clobber(st, lo < 0 ? 0 : (int)lo, hi > K2_STACK_BYTES ? K2_STACK_BYTES
 										  : (int)hi);
-	} else if (a->region == K2_RGN_STACK) {
+	} else if (a->region == K2_MEM_STACK) {
 		ctx->funcs[ctx->cur_func].writes_up = true;
-	} else if (a->region == K2_RGN_UNKNOWN) {
+	} else if (a->region == K2_MEM_UNKNOWN) {
 		ctx->funcs[ctx->cur_func].touches_unknown = true;
 		k2_ai_stack_clobber(st, 0, K2_STACK_BYTES);
 	}
@@ -358,7 +374,7 @@ static void step_store(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 	k2_ai_check_access(ctx, pc, p, in->dst_reg, &a, &ft);
 	if (oi->kind == K2_KIND_STX)
 		check_leak(ctx, pc, in->src_reg, &val, &a);
-	if (val.type == K2_VT_PTR_STACK && !val.frame && (a.region != K2_RGN_STACK || a.frame)) {
+	if (val.type == K2_VT_PTR_STACK && !val.frame && (a.region != K2_MEM_STACK || a.frame)) {
 		struct ai_fx *fx = k2_ai_fx(ctx, pc);
 
 		if (fx)
@@ -378,7 +394,7 @@ static void step_atomic(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 
 	k2_ai_describe(p, in->off, size, true, &a);
 	a.flags |= K2_ACC_READ;
-	if (a.region == K2_RGN_CTX || a.region == K2_RGN_PKT || a.region == K2_RGN_PKT_META) {
+	if (a.region == K2_MEM_CTX || a.region == K2_MEM_PKT || a.region == K2_MEM_PKT_META) {
 		k2_ai_violation(ctx, pc, "BPF_ATOMIC stores into R%u %s is not allowed", in->dst_reg,
 				k2_ai_type_name(p->type));
 		a.why = "atomic on this region";
@@ -413,7 +429,7 @@ static void step_lddw(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 			return;
 		}
 		k2_ai_set_ptr(d, op == K2_OP_LDDW_MAP_IDX ? K2_VT_PTR_MAP : K2_VT_PTR_MAP_VALUE);
-		d->map = in->imm;
+		k2_aval_set_map(d, in->imm);
 		if (op == K2_OP_LDDW_MAP_IDX_VALUE)
 			d->off = in[1].imm;
 		return;
@@ -421,7 +437,7 @@ static void step_lddw(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 	case K2_OP_LDDW_MAP_VALUE:
 		/* An unresolved fd: the map is not known. */
 		k2_ai_set_ptr(d, op == K2_OP_LDDW_MAP_FD ? K2_VT_PTR_MAP : K2_VT_PTR_MAP_VALUE);
-		d->map = -1;
+		k2_aval_set_map(d, -1);
 		if (op == K2_OP_LDDW_MAP_VALUE)
 			d->off = in[1].imm;
 		return;
@@ -445,7 +461,7 @@ static bool skb_type(uint32_t t)
 static void step_ldabs(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 		       const struct bpf_insn *in, const struct k2_opinfo *oi)
 {
-	struct k2_access a = { .region = K2_RGN_PKT, .size = oi->width / 8, .map = -1,
+	struct k2_access a = { .region = K2_MEM_PKT, .size = oi->width / 8, .map = -1,
 			       .flags = K2_ACC_READ | K2_ACC_LEGACY };
 	const struct k2_aval *x = &st->regs[in->src_reg];
 
@@ -480,7 +496,7 @@ static void step_exit(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc)
 	struct ai_func *fn = &ctx->funcs[ctx->cur_func];
 	char buf[160];
 
-	if (ctx->cur_func == 0 && k2_ai_is_ptr(r0)) {
+	if (ctx->cur_func == 0 && k2_ai_is_ptr(r0) && r0->type != K2_VT_PTR_BTF) {
 		k2_aval_str(r0, buf, sizeof(buf));
 		k2_ai_violation(ctx, pc, "At program exit the register R0 is not a known value (%s)",
 				buf);

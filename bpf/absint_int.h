@@ -80,6 +80,7 @@ struct ai_ctx {
 	const struct k2_prog *prog;
 	const struct k2_cfg *cfg;
 	uint32_t widen_after;
+	bool fold_rodata;
 	bool record;                /* the final pass: fill accesses and violations */
 	bool changed;               /* a function summary grew in this round */
 	struct k2_access *acc;      /* per slot, filled when record */
@@ -112,6 +113,8 @@ void k2_ai_scrub_id(struct k2_astate *st, uint32_t id);
  */
 void k2_ai_step(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc, struct k2_astate *taken);
 const char *k2_ai_type_name(uint8_t t);
+/* The helper with this id: the shared table, then what the verifier-side supplement adds. */
+const struct k2_helper *k2_ai_helper(uint32_t id);
 /* Helper, bpf-to-bpf and kfunc calls (absint_call.c). */
 void k2_ai_call(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc);
 /* Frame effects recorded for instruction i (calls, escaping stores), or NULL. */
@@ -127,6 +130,12 @@ void k2_ai_violation(struct ai_ctx *ctx, uint32_t pc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Memory (absint_mem.c). */
+struct ai_map_sizes {
+	uint32_t max_key, max_value, min_value;
+	bool readonly;
+};
+/* Key and value sizes over the maps a map pointer or map value pointer may refer to. */
+bool k2_ai_map_sizes(const struct ai_ctx *ctx, const struct k2_aval *v, struct ai_map_sizes *ms);
 bool k2_ai_is_ptr(const struct k2_aval *v);
 /* A pointer of `type` to its region's base (off 0, no variable part, no range). */
 void k2_ai_set_ptr(struct k2_aval *v, uint8_t type);

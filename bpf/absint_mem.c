@@ -7,7 +7,7 @@
 
 static bool is_ptr_type(uint8_t t)
 {
-	return t >= K2_VT_PTR_CTX && t <= K2_VT_PTR_MAP_VALUE_OR_NULL;
+	return t >= K2_VT_PTR_CTX && t <= K2_VT_PTR_BTF;
 }
 
 bool k2_ai_is_ptr(const struct k2_aval *v)
@@ -26,13 +26,15 @@ void k2_ai_set_ptr(struct k2_aval *v, uint8_t type)
 static uint8_t region_of(uint8_t type)
 {
 	switch (type) {
-	case K2_VT_PTR_STACK: return K2_RGN_STACK;
-	case K2_VT_PTR_PKT: return K2_RGN_PKT;
-	case K2_VT_PTR_PKT_META: return K2_RGN_PKT_META;
-	case K2_VT_PTR_CTX: return K2_RGN_CTX;
+	case K2_VT_PTR_STACK: return K2_MEM_STACK;
+	case K2_VT_PTR_PKT: return K2_MEM_PKT;
+	case K2_VT_PTR_PKT_META: return K2_MEM_PKT_META;
+	case K2_VT_PTR_CTX: return K2_MEM_CTX;
 	case K2_VT_PTR_MAP_VALUE:
-	case K2_VT_PTR_MAP_VALUE_OR_NULL: return K2_RGN_MAP_VALUE;
-	default: return K2_RGN_UNKNOWN;
+	case K2_VT_PTR_MAP_VALUE_OR_NULL: return K2_MEM_MAP_VALUE;
+	case K2_VT_PTR_MEM: return K2_MEM_ALLOC;
+	case K2_VT_PTR_BTF: return K2_MEM_KERNEL;
+	default: return K2_MEM_UNKNOWN;
 	}
 }
 
@@ -66,15 +68,18 @@ void k2_ai_describe(const struct k2_aval *p, int16_t insn_off, uint8_t size, boo
 	acc->flags = write ? K2_ACC_WRITE : K2_ACC_READ;
 	acc->map = -1;
 	acc->region = region_of(p->type);
-	if (acc->region == K2_RGN_UNKNOWN) {
+	if (acc->region == K2_MEM_UNKNOWN) {
 		acc->why = untyped_why(p);
 		return;
 	}
 	acc->frame = p->frame;
 	acc->fixed_off = (int32_t)fixed;
 	acc->pkt_range = p->range;
-	if (p->type == K2_VT_PTR_MAP_VALUE || p->type == K2_VT_PTR_MAP_VALUE_OR_NULL)
+	if (p->type == K2_VT_PTR_MAP_VALUE || p->type == K2_VT_PTR_MAP_VALUE_OR_NULL ||
+	    p->type == K2_VT_PTR_MEM) {
 		acc->map = p->map;
+		acc->maps = p->maps;
+	}
 	acc->off_min = sat_add(fixed, p->smin);
 	acc->off_max = sat_add(fixed, p->smax);
 	if (k2_tn_is_const(p->var)) {
@@ -99,7 +104,7 @@ static bool check_stack(struct ai_ctx *ctx, uint32_t pc, const struct k2_access 
 static bool check_pkt(struct ai_ctx *ctx, uint32_t pc, const struct k2_aval *p, uint8_t reg,
 		      const struct k2_access *a)
 {
-	const char *what = a->region == K2_RGN_PKT ? "packet" : "packet metadata";
+	const char *what = a->region == K2_MEM_PKT ? "packet" : "packet metadata";
 
 	if (a->fixed_off >= 0 && (uint64_t)a->fixed_off + a->size <= p->range && p->smin >= 0 &&
 	    p->umax <= MAX_PACKET_OFF)
@@ -109,28 +114,56 @@ static bool check_pkt(struct ai_ctx *ctx, uint32_t pc, const struct k2_aval *p, 
 	return false;
 }
 
+bool k2_ai_map_sizes(const struct ai_ctx *ctx, const struct k2_aval *v, struct ai_map_sizes *ms)
+{
+	uint32_t n = ctx->prog ? ctx->prog->n_maps : 0;
+	uint64_t set = v->map >= 0 ? (v->map < 64 ? 1ULL << v->map : 0) : v->maps;
+
+	*ms = (struct ai_map_sizes){ .min_value = UINT32_MAX };
+	if (v->map >= 0 && (uint32_t)v->map >= n)
+		return false;
+	if (v->map >= 64) {
+		const struct k2_map *m = &ctx->prog->maps[v->map];
+
+		*ms = (struct ai_map_sizes){ m->key_size, m->value_size, m->value_size, m->readonly };
+		return true;
+	}
+	if (!set || (n < 64 && (set >> n)))
+		return false;
+	for (uint32_t i = 0; i < n && i < 64; i++) {
+		const struct k2_map *m = &ctx->prog->maps[i];
+
+		if (!(set >> i & 1))
+			continue;
+		ms->max_key = m->key_size > ms->max_key ? m->key_size : ms->max_key;
+		ms->max_value = m->value_size > ms->max_value ? m->value_size : ms->max_value;
+		ms->min_value = m->value_size < ms->min_value ? m->value_size : ms->min_value;
+		ms->readonly |= m->readonly;
+	}
+	return true;
+}
+
 static bool check_map_value(struct ai_ctx *ctx, uint32_t pc, const struct k2_aval *p,
 			    const struct k2_access *a)
 {
-	const struct k2_map *m;
+	struct ai_map_sizes ms;
 
 	if (p->type == K2_VT_PTR_MAP_VALUE_OR_NULL) {
 		k2_ai_violation(ctx, pc, "invalid mem access 'map_value_or_null'");
 		return false;
 	}
-	if (p->map < 0 || !ctx->prog || (uint32_t)p->map >= ctx->prog->n_maps) {
+	if (!k2_ai_map_sizes(ctx, p, &ms)) {
 		k2_ai_violation(ctx, pc, "access to a value of an unknown map");
 		return false;
 	}
-	m = &ctx->prog->maps[p->map];
-	if (a->off_min < 0 || a->off_max + a->size > m->value_size) {
+	if (a->off_min < 0 || a->off_max + a->size > ms.min_value) {
 		k2_ai_violation(ctx, pc, "invalid access to map value, value_size=%u off=%lld size=%u",
-				m->value_size, (long long)a->off_min, a->size);
+				ms.min_value, (long long)a->off_min, a->size);
 		return false;
 	}
-	if ((a->flags & K2_ACC_WRITE) && m->readonly) {
+	if ((a->flags & K2_ACC_WRITE) && ms.readonly) {
 		k2_ai_violation(ctx, pc, "write into map forbidden, value_size=%u off=%lld size=%u",
-				m->value_size, (long long)a->off_min, a->size);
+				ms.min_value, (long long)a->off_min, a->size);
 		return false;
 	}
 	return true;
@@ -155,24 +188,48 @@ static bool check_ctx(struct ai_ctx *ctx, uint32_t pc, const struct k2_aval *p, 
 	return true;
 }
 
+static bool check_alloc(struct ai_ctx *ctx, uint32_t pc, const struct k2_aval *p,
+			const struct k2_access *a)
+{
+	if (a->off_min >= 0 && a->off_max + a->size <= p->range)
+		return true;
+	k2_ai_violation(ctx, pc, "invalid access to memory, mem_size=%u off=%lld size=%u", p->range,
+			(long long)a->off_min, a->size);
+	return false;
+}
+
 bool k2_ai_check_access(struct ai_ctx *ctx, uint32_t pc, const struct k2_aval *p, uint8_t reg,
 			struct k2_access *a, enum k2_vtype *field_type)
 {
 	bool ok = false;
 
 	*field_type = K2_VT_SCALAR;
+	if (p->maybe_null && a->region != K2_MEM_UNKNOWN) {
+		k2_ai_violation(ctx, pc, "R%u invalid mem access '%s_or_null'", reg,
+				k2_ai_type_name(p->type));
+		a->why = "pointer may be NULL";
+		return false;
+	}
 	switch (a->region) {
-	case K2_RGN_STACK:
+	case K2_MEM_ALLOC:
+		ok = check_alloc(ctx, pc, p, a);
+		break;
+	case K2_MEM_KERNEL:
+		if (a->flags & K2_ACC_WRITE)
+			k2_ai_violation(ctx, pc, "R%u only read is supported on kernel memory", reg);
+		a->why = "kernel memory: its bounds come from BTF";
+		return false;
+	case K2_MEM_STACK:
 		ok = check_stack(ctx, pc, a);
 		break;
-	case K2_RGN_PKT:
-	case K2_RGN_PKT_META:
+	case K2_MEM_PKT:
+	case K2_MEM_PKT_META:
 		ok = check_pkt(ctx, pc, p, reg, a);
 		break;
-	case K2_RGN_MAP_VALUE:
+	case K2_MEM_MAP_VALUE:
 		ok = check_map_value(ctx, pc, p, a);
 		break;
-	case K2_RGN_CTX:
+	case K2_MEM_CTX:
 		ok = check_ctx(ctx, pc, p, reg, a, field_type);
 		break;
 	default:
@@ -286,8 +343,11 @@ void k2_ai_stack_write(struct ai_ctx *ctx, uint32_t pc, struct k2_astate *st, in
 	int b = addr % 8, first, n = spill_extent(s, &first);
 	uint64_t c;
 	bool zero = val && k2_aval_is_const(val, &c) && (size == 8 ? c == 0 : !(c << (64 - 8 * size)));
-	bool ptr = val && val->type != K2_VT_SCALAR;
+	bool untyped = val && (val->type == K2_VT_UNKNOWN || val->type == K2_VT_PTR_BTF);
+	bool ptr = val && k2_ai_is_ptr(val) && !untyped;
 
+	if (untyped && (size != 8 || b))
+		val = NULL; /* part of a value that may be a pointer: plain data */
 	if (b + size > 8) {
 		if (ptr)
 			k2_ai_violation(ctx, pc, "misaligned stack access off=%d size=%u",
@@ -328,7 +388,8 @@ bool k2_ai_rodata_load(const struct ai_ctx *ctx, const struct k2_access *a, bool
 	const struct k2_map *m;
 	uint64_t v = 0;
 
-	if (!(a->flags & K2_ACC_SAFE) || !(a->flags & K2_ACC_CONST) || a->region != K2_RGN_MAP_VALUE)
+	if (!ctx->fold_rodata || !(a->flags & K2_ACC_SAFE) || !(a->flags & K2_ACC_CONST) ||
+	    a->region != K2_MEM_MAP_VALUE || a->map < 0)
 		return false;
 	m = &ctx->prog->maps[a->map];
 	if (!m->readonly || !m->init)

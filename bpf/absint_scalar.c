@@ -160,8 +160,10 @@ void k2_sc_set_unknown(struct k2_aval *v)
 	v->off = 0;
 	v->range = 0;
 	v->map = -1;
+	v->maps = 0;
 	v->frame = 0;
 	v->maybe_uninit = false;
+	v->maybe_null = false;
 	bounds_full(v);
 }
 
@@ -462,65 +464,88 @@ static void alu_xor(struct k2_aval *d, const struct k2_aval *s)
 	bounds_full(d);
 }
 
-static bool shift_amount(const struct k2_aval *s, unsigned width, unsigned *k)
+/* The shift amounts s allows, if all are below the width (masking changes nothing then). */
+static bool shift_range(const struct k2_aval *s, unsigned width, unsigned *lo, unsigned *hi)
 {
-	if (!k2_tn_is_const(s->var))
+	if (k2_tn_is_const(s->var)) {
+		*lo = *hi = (unsigned)(s->var.value & (width - 1));
+		return true;
+	}
+	if (s->umax >= width)
 		return false;
-	*k = (unsigned)(s->var.value & (width - 1));
+	*lo = (unsigned)s->umin;
+	*hi = (unsigned)s->umax;
 	return true;
+}
+
+/* Known bits of a shifted by any amount in [lo, hi]. */
+static struct k2_tnum tn_shift_union(struct k2_tnum a, unsigned lo, unsigned hi, uint8_t op)
+{
+	struct k2_tnum r = k2_tn_unknown();
+
+	if (hi - lo > 16)
+		return r;
+	for (unsigned k = lo; k <= hi; k++) {
+		struct k2_tnum t = op == BPF_LSH ? k2_tn_lsh(a, k) :
+				   op == BPF_RSH ? k2_tn_rsh(a, k) : k2_tn_arsh(a, k);
+
+		r = k == lo ? t : k2_tn_join(r, t);
+	}
+	return r;
 }
 
 static void alu_lsh(struct k2_aval *d, const struct k2_aval *s, unsigned width)
 {
-	unsigned k;
-	uint64_t lo = d->umin, hi = d->umax;
+	unsigned lo, hi;
+	uint64_t umin = d->umin, umax = d->umax;
 
-	if (!shift_amount(s, width, &k)) {
+	if (!shift_range(s, width, &lo, &hi)) {
 		k2_sc_set_unknown(d);
 		return;
 	}
-	d->var = k2_tn_lsh(d->var, k);
+	d->var = tn_shift_union(d->var, lo, hi, BPF_LSH);
 	bounds_full(d);
-	if (k == 0 || (hi >> (64 - k)) == 0) {
-		d->umin = lo << k;
-		d->umax = hi << k;
+	if (hi == 0 || (umax >> (64 - hi)) == 0) {
+		d->umin = umin << lo;
+		d->umax = umax << hi;
 	}
 }
 
 static void alu_rsh(struct k2_aval *d, const struct k2_aval *s, unsigned width)
 {
-	unsigned k;
-	uint64_t lo = d->umin, hi = d->umax;
+	unsigned lo, hi;
+	uint64_t umin = d->umin, umax = d->umax;
 
-	if (!shift_amount(s, width, &k)) {
+	if (!shift_range(s, width, &lo, &hi)) {
 		d->var = k2_tn_unknown();
 		bounds_full(d);
-		d->umax = hi;
+		d->umax = umax; /* a logical shift never grows the value */
 		return;
 	}
-	d->var = k2_tn_rsh(d->var, k);
+	d->var = tn_shift_union(d->var, lo, hi, BPF_RSH);
 	bounds_full(d);
-	d->umin = lo >> k;
-	d->umax = hi >> k;
+	d->umin = umin >> hi;
+	d->umax = umax >> lo;
 }
 
 static void alu_arsh(struct k2_aval *d, const struct k2_aval *s, unsigned width)
 {
-	unsigned k;
-	int64_t lo = d->smin, hi = d->smax;
+	unsigned lo, hi;
+	int64_t smin = d->smin, smax = d->smax;
 
-	if (!shift_amount(s, width, &k)) {
+	if (!shift_range(s, width, &lo, &hi)) {
 		/* Any shift moves towards 0 (or -1): the range only shrinks towards it. */
 		d->var = k2_tn_unknown();
 		bounds_full(d);
-		d->smin = lo < 0 ? lo : 0;
-		d->smax = hi < 0 ? -1 : hi;
+		d->smin = smin < 0 ? smin : 0;
+		d->smax = smax < 0 ? -1 : smax;
 		return;
 	}
-	d->var = k2_tn_arsh(d->var, k);
+	d->var = tn_shift_union(d->var, lo, hi, BPF_ARSH);
 	bounds_full(d);
-	d->smin = lo >> k;
-	d->smax = hi >> k;
+	/* Monotone in the value, and towards 0/-1 in the amount: the corners bound it. */
+	d->smin = smin_s(smin >> lo, smin >> hi);
+	d->smax = smax_s(smax >> lo, smax >> hi);
 }
 
 static void alu64(struct k2_aval *d, const struct k2_aval *s, uint8_t op, unsigned width,

@@ -12,6 +12,12 @@ void k2_ai_set_not_init(struct k2_aval *v)
 	v->map = -1;
 }
 
+void k2_aval_set_map(struct k2_aval *v, int32_t idx)
+{
+	v->map = idx;
+	v->maps = idx >= 0 && idx < 64 ? 1ULL << idx : 0;
+}
+
 void k2_aval_unknown(struct k2_aval *v)
 {
 	k2_sc_set_unknown(v);
@@ -33,7 +39,7 @@ bool k2_aval_is_const(const struct k2_aval *v, uint64_t *c)
 
 static bool is_ptr(uint8_t t)
 {
-	return t >= K2_VT_PTR_CTX && t <= K2_VT_PTR_MAP_VALUE_OR_NULL;
+	return t >= K2_VT_PTR_CTX && t <= K2_VT_PTR_BTF;
 }
 
 static void set_untyped(struct k2_aval *v)
@@ -63,11 +69,13 @@ void k2_ai_state_init(struct k2_astate *st, const struct k2_prog *prog, bool cal
 
 bool k2_ai_val_eq(const struct k2_aval *a, const struct k2_aval *b)
 {
-	if (a->type != b->type || a->maybe_uninit != b->maybe_uninit)
+	if (a->type != b->type || a->maybe_uninit != b->maybe_uninit ||
+	    a->maybe_null != b->maybe_null)
 		return false;
 	if (a->type == K2_VT_NOT_INIT || a->type == K2_VT_UNKNOWN)
 		return true;
-	return a->frame == b->frame && a->map == b->map && a->id == b->id && a->off == b->off &&
+	return a->frame == b->frame && a->map == b->map && a->maps == b->maps && a->id == b->id &&
+	       a->off == b->off &&
 	       a->range == b->range && a->var.value == b->var.value &&
 	       a->var.mask == b->var.mask && a->umin == b->umin && a->umax == b->umax &&
 	       a->smin == b->smin && a->smax == b->smax && a->u32min == b->u32min &&
@@ -104,13 +112,17 @@ static void join_ptr(struct k2_aval *a, const struct k2_aval *b, bool widen)
 	struct k2_aval bb = *b;
 	uint32_t id = a->id == b->id ? a->id : 0;
 	uint8_t mu = a->maybe_uninit, t = a->type;
+	bool mn = a->maybe_null || b->maybe_null;
 	uint32_t range;
 	int32_t off, map = a->map, frame = a->frame;
+	uint64_t maps = a->maps | b->maps;
 
-	if (a->map != b->map || a->frame != b->frame) {
+	if (a->frame != b->frame || (a->map != b->map && (!a->maps || !b->maps))) {
 		set_untyped(a);
 		return;
 	}
+	if (a->map != b->map)
+		map = -1; /* one of several maps: clang merges paths that update different maps */
 	off = a->off < b->off ? a->off : b->off;
 	shift_fixed(a, off);
 	shift_fixed(&bb, off);
@@ -121,8 +133,23 @@ static void join_ptr(struct k2_aval *a, const struct k2_aval *b, bool widen)
 	a->id = id;
 	a->range = range;
 	a->map = map;
+	a->maps = maps;
 	a->frame = (uint8_t)frame;
 	a->maybe_uninit = mu;
+	a->maybe_null = mn;
+}
+
+/* The pointer or NULL: maybe-null pointers carry no relation to others (a fresh id). */
+static void or_null(struct k2_aval *v)
+{
+	if (v->type == K2_VT_PTR_MAP_VALUE || v->type == K2_VT_PTR_MAP_VALUE_OR_NULL) {
+		v->type = K2_VT_PTR_MAP_VALUE_OR_NULL;
+		v->id = 0;
+	} else if (!v->maybe_null) {
+		v->maybe_null = true;
+		if (v->type != K2_VT_PTR_PKT && v->type != K2_VT_PTR_PKT_META)
+			v->id = 0;
+	}
 }
 
 void k2_ai_join_val(struct k2_aval *a, const struct k2_aval *b, bool widen)
@@ -151,16 +178,12 @@ void k2_ai_join_val(struct k2_aval *a, const struct k2_aval *b, bool widen)
 		join_ptr(a, b, widen);
 		a->type = K2_VT_PTR_MAP_VALUE_OR_NULL;
 		a->id = 0;
-	} else if (const_zero(a) && (b->type == K2_VT_PTR_MAP_VALUE ||
-				     b->type == K2_VT_PTR_MAP_VALUE_OR_NULL)) {
-		/* NULL on one path, the pointer on the other: a fresh maybe-null pointer. */
+	} else if (const_zero(a) && is_ptr(b->type)) {
+		/* NULL on one path, the pointer on the other: a pointer that may be NULL. */
 		*a = *b;
-		a->type = K2_VT_PTR_MAP_VALUE_OR_NULL;
-		a->id = 0;
-	} else if (const_zero(b) && (a->type == K2_VT_PTR_MAP_VALUE ||
-				     a->type == K2_VT_PTR_MAP_VALUE_OR_NULL)) {
-		a->type = K2_VT_PTR_MAP_VALUE_OR_NULL;
-		a->id = 0;
+		or_null(a);
+	} else if (const_zero(b) && is_ptr(a->type)) {
+		or_null(a);
 	} else {
 		set_untyped(a);
 	}
@@ -307,6 +330,13 @@ void k2_ai_scrub_id(struct k2_astate *st, uint32_t id)
 
 /* ---- order and printing ---- */
 
+static bool maps_leq(const struct k2_aval *a, const struct k2_aval *b)
+{
+	if (a->map == b->map && a->maps == b->maps)
+		return true;
+	return b->map < 0 && b->maps && !(a->maps & ~b->maps);
+}
+
 bool k2_aval_leq(const struct k2_aval *a, const struct k2_aval *b)
 {
 	if (a->type == K2_VT_NOT_INIT)
@@ -315,16 +345,19 @@ bool k2_aval_leq(const struct k2_aval *a, const struct k2_aval *b)
 		return true;
 	if (a->maybe_uninit && !b->maybe_uninit)
 		return false;
-	if (a->type == K2_VT_SCALAR && const_zero(a) && b->type == K2_VT_PTR_MAP_VALUE_OR_NULL)
+	if (a->type == K2_VT_SCALAR && const_zero(a) &&
+	    (b->type == K2_VT_PTR_MAP_VALUE_OR_NULL || b->maybe_null))
 		return true;
+	if (a->maybe_null && !b->maybe_null)
+		return false;
 	if (a->type == K2_VT_PTR_MAP_VALUE && b->type == K2_VT_PTR_MAP_VALUE_OR_NULL)
-		return a->map == b->map && a->off == b->off && k2_sc_leq(a, b);
+		return maps_leq(a, b) && a->off == b->off && k2_sc_leq(a, b);
 	if (a->type != b->type)
 		return false;
 	if (a->type == K2_VT_UNKNOWN)
 		return true;
 	if (is_ptr(a->type)) {
-		if (a->map != b->map || a->frame != b->frame || a->off != b->off)
+		if (!maps_leq(a, b) || a->frame != b->frame || a->off != b->off)
 			return false;
 		if (a->range < b->range)
 			return false;
@@ -343,6 +376,8 @@ static const char *const type_names[K2_VT__COUNT] = {
 	[K2_VT_PTR_MAP] = "map_ptr",
 	[K2_VT_PTR_MAP_VALUE] = "map_value",
 	[K2_VT_PTR_MAP_VALUE_OR_NULL] = "map_value_or_null",
+	[K2_VT_PTR_MEM] = "mem",
+	[K2_VT_PTR_BTF] = "btf_ptr",
 	[K2_VT_UNKNOWN] = "unknown",
 };
 
@@ -365,8 +400,12 @@ static void ptr_extra(const struct k2_aval *v, char *buf, size_t len)
 	buf[0] = '\0';
 	if (v->type == K2_VT_PTR_PKT || v->type == K2_VT_PTR_PKT_META)
 		k += snprintf(buf + k, len - k, ",r=%u", v->range);
+	if (v->type == K2_VT_PTR_MEM)
+		k += snprintf(buf + k, len - k, ",size=%u", v->range);
 	if (v->map >= 0)
 		k += snprintf(buf + k, len - k, ",map=%d", v->map);
+	else if (v->maps)
+		k += snprintf(buf + k, len - k, ",maps=0x%llx", (unsigned long long)v->maps);
 	if (v->id)
 		snprintf(buf + k, len - k, ",id=%u", v->id);
 }
@@ -391,7 +430,8 @@ int k2_aval_str(const struct k2_aval *v, char *buf, size_t len)
 				v->frame ? (v->frame == 1 ? "(caller)" : "(up)") : "");
 	ptr_extra(v, extra, sizeof(extra));
 	zero_var = k2_tn_is_const(v->var) && !v->var.value;
-	return snprintf(buf, len, "%s%s(%soff=%d%s%s%s)", mu, type_names[v->type],
+	return snprintf(buf, len, "%s%s%s(%soff=%d%s%s%s)", mu, type_names[v->type],
+			v->maybe_null ? "_or_null" : "",
 			v->frame ? "up," : "", v->off, extra, zero_var ? "" : ",var=",
 			zero_var ? "" : sc);
 }

@@ -62,7 +62,7 @@ void k2_analysis_stats(const struct k2_analysis *an, struct k2_analysis_stats *s
 		a = k2_absint_access(an->ai, i);
 		st->n_access++;
 		st->n_region[a->region]++;
-		st->n_typed += a->region != K2_RGN_UNKNOWN && a->region != K2_RGN_NONE;
+		st->n_typed += a->region != K2_MEM_UNKNOWN && a->region != K2_MEM_NONE;
 		st->n_const += !!(a->flags & K2_ACC_CONST);
 		st->n_safe += !!(a->flags & K2_ACC_SAFE);
 	}

@@ -105,6 +105,9 @@ enum k2_vtype {
 	K2_VT_PTR_MAP,               /* CONST_PTR_TO_MAP: the map itself (ld_imm64 MAP_IDX) */
 	K2_VT_PTR_MAP_VALUE,
 	K2_VT_PTR_MAP_VALUE_OR_NULL, /* map_lookup_elem result before its null check */
+	K2_VT_PTR_MEM,               /* memory a helper handed out (ringbuf record): range bytes */
+	K2_VT_PTR_BTF,               /* a kernel value from a tracing ctx or kernel memory: a
+				      * scalar or a BTF-typed kernel pointer (types unknown here) */
 	K2_VT_UNKNOWN,               /* initialised, but not typed: may be a pointer (e.g. from an
 				      * unknown helper or a kfunc, or a join of a pointer and a scalar) */
 	K2_VT__COUNT
@@ -127,13 +130,18 @@ struct k2_aval {
 	uint8_t frame;         /* PTR_STACK: 0 = own frame, k = the frame k calls up */
 	bool maybe_uninit;     /* NOT_INIT on some path into this point (the verifier, which walks
 				* paths one by one, only accepts reads on the others) */
-	int32_t map;           /* PTR_MAP, PTR_MAP_VALUE(_OR_NULL): map index, else -1 */
+	bool maybe_null;       /* pointers but MAP_VALUE_OR_NULL: may also be NULL (0 joined in
+				* on another path, ringbuf_reserve); a null check refines it */
+	int32_t map;           /* PTR_MAP, PTR_MAP_VALUE(_OR_NULL): map index, else -1 (also when it
+				* may be one of several maps: see maps) */
+	uint64_t maps;         /* the same types: bit i set if it may point to map i (< 64) */
 	uint32_t id;           /* nonzero: equal for values known equal (scalars), for packet
 				* pointers with the same variable part, for the results of one
 				* lookup (OR_NULL); 0: no relation */
 	int32_t off;           /* pointers: fixed offset from the region base */
 	uint32_t range;        /* PTR_PKT: [base+var, base+var+range) lies inside [data, data_end);
-				* PTR_PKT_META: the same inside [data_meta, data) */
+				* PTR_PKT_META: the same inside [data_meta, data);
+				* PTR_MEM: the size of the memory */
 	struct k2_tnum var;    /* scalar value / pointer's variable offset */
 	uint64_t umin, umax;   /* bounds of var, 64-bit */
 	int64_t smin, smax;
@@ -178,20 +186,24 @@ bool k2_aval_leq(const struct k2_aval *a, const struct k2_aval *b);
 /* A constant scalar; an unknown 64-bit scalar. */
 void k2_aval_const(struct k2_aval *v, uint64_t c);
 void k2_aval_unknown(struct k2_aval *v);
+/* Makes v (a map pointer type) refer to map `idx`. */
+void k2_aval_set_map(struct k2_aval *v, int32_t idx);
 /* Whether v is a scalar with one possible value (stored in *c). */
 bool k2_aval_is_const(const struct k2_aval *v, uint64_t *c);
 
 /* ---- memory accesses --------------------------------------------------------------------- */
 
-enum k2_region {
-	K2_RGN_NONE = 0,   /* not a memory access */
-	K2_RGN_UNKNOWN,    /* the analysis could not type the pointer (see k2_access.why) */
-	K2_RGN_STACK,      /* offset from r10 of frame `frame` (negative) */
-	K2_RGN_PKT,        /* offset from data */
-	K2_RGN_PKT_META,   /* offset from data_meta */
-	K2_RGN_CTX,        /* offset into the program type's context struct */
-	K2_RGN_MAP_VALUE,  /* offset into a value of map `map` */
-	K2_RGN__COUNT
+enum k2_mem {
+	K2_MEM_NONE = 0,   /* not a memory access */
+	K2_MEM_UNKNOWN,    /* the analysis could not type the pointer (see k2_access.why) */
+	K2_MEM_STACK,      /* offset from r10 of frame `frame` (negative) */
+	K2_MEM_PKT,        /* offset from data */
+	K2_MEM_PKT_META,   /* offset from data_meta */
+	K2_MEM_CTX,        /* offset into the program type's context struct */
+	K2_MEM_MAP_VALUE,  /* offset into a value of map `map` */
+	K2_MEM_ALLOC,      /* offset into a ringbuf record of map `map` (reserved by the program) */
+	K2_MEM_KERNEL,     /* kernel memory through a BTF pointer (tracing): offset from it */
+	K2_MEM__COUNT
 };
 
 #define K2_ACC_READ    (1u << 0)
@@ -209,11 +221,12 @@ enum k2_region {
  * part). ctx_field names a ctx field (a static string) for CTX accesses.
  */
 struct k2_access {
-	uint8_t region;      /* enum k2_region */
+	uint8_t region;      /* enum k2_mem */
 	uint8_t size;        /* bytes */
 	uint8_t frame;       /* STACK: 0 = own frame */
 	uint8_t flags;       /* K2_ACC_* */
-	int32_t map;         /* MAP_VALUE: map index */
+	int32_t map;         /* MAP_VALUE: map index, or -1 if one of several (see maps) */
+	uint64_t maps;       /* MAP_VALUE: bit i set if it may be a value of map i (< 64) */
 	int64_t off;         /* first byte, when K2_ACC_CONST */
 	int64_t off_min, off_max;
 	int32_t fixed_off;   /* pointer's fixed offset + insn off (for PKT with pkt_range) */
@@ -233,7 +246,10 @@ struct k2_access {
  *  - ctx: the ctx pointer unmodified (off 0, no variable part); offset and size naming a
  *    field (or a narrower part of a scalar field) the program type may read, or write;
  *  - map value: after a null check, 0 <= first byte and last byte < value_size; no writes
- *    into a read-only (.rodata) map;
+ *    into a read-only (.rodata) map; ringbuf records the same against their reserved size;
+ *  - no access through a pointer that may be NULL;
+ *  - kernel memory (tracing programs): only reads; their bounds come from BTF, which this
+ *    analysis does not read, so such accesses are typed but never marked SAFE;
  *  - no pointer leaks: pointers are not stored into packet, ctx or map values, and r0 is a
  *    scalar at the main function's exit;
  *  - no arithmetic on pkt_end, map pointers or map_value_or_null, no 32-bit or bitwise
@@ -252,6 +268,12 @@ struct k2_absint_opts {
 	size_t sz;             /* sizeof(struct k2_absint_opts) */
 	uint32_t widen_after;  /* visits of a loop head before its bounds are widened; 0: 3 */
 	uint32_t max_rounds;   /* whole-program rounds (calls) before giving up; 0: 64 */
+	/*
+	 * Fold loads from read-only maps (.rodata) to the object's initial bytes, as the
+	 * verifier folds frozen maps. Off by default: loaders (libxdp, skeletons) commonly
+	 * rewrite .rodata before loading, so the object's bytes are only a template.
+	 */
+	bool fold_rodata;
 };
 
 struct k2_absint;
@@ -261,12 +283,12 @@ struct k2_absint;
  * (r1 = ctx, r10 = fp, others NOT_INIT), iterating loops to a fixpoint with widening and
  * analysing each function once for all its call sites (the join of their arguments).
  * Map indices in ld_imm64 refer to prog->maps. Never fails on a program the CFG accepts,
- * except for lack of memory; what it cannot type becomes K2_VT_UNKNOWN / K2_RGN_UNKNOWN.
+ * except for lack of memory; what it cannot type becomes K2_VT_UNKNOWN / K2_MEM_UNKNOWN.
  */
 int k2_absint_run(const struct k2_prog *prog, const struct k2_cfg *cfg,
 		  const struct k2_absint_opts *opts, struct k2_absint **out, struct k2_err *e);
 void k2_absint_free(struct k2_absint *ai);
-/* The access of instruction i (region K2_RGN_NONE if it does not access memory). */
+/* The access of instruction i (region K2_MEM_NONE if it does not access memory). */
 const struct k2_access *k2_absint_access(const struct k2_absint *ai, uint32_t i);
 /* Whether the analysis found a path to instruction i (a branch it proved never taken can
  * leave reachable-looking code dead; such code has no access information). */
@@ -354,7 +376,7 @@ struct k2_analysis_stats {
 	uint32_t n_insns, n_unreachable, n_funcs;
 	uint32_t n_access, n_typed, n_const, n_safe; /* memory accesses the analysis reached */
 	uint32_t n_dead_access;  /* in CFG-reachable code the analysis proved dead */
-	uint32_t n_region[K2_RGN__COUNT];
+	uint32_t n_region[K2_MEM__COUNT];
 	uint32_t n_violations;
 };
 void k2_analysis_stats(const struct k2_analysis *an, struct k2_analysis_stats *st);
@@ -458,5 +480,8 @@ int k2_compact(const struct bpf_insn *insns, uint32_t n, const struct k2_splice_
 /* Composes index maps: out[i] = b[a[i]] (or -1), for i < n_a; out may alias a. */
 void k2_index_map_compose(const int32_t *a, uint32_t n_a, const int32_t *b, uint32_t n_b,
 			  int32_t *out);
+
+/* `k2 analyze FILE.o...`: prints the analysis of every program (cli/k2.c). */
+int k2_cmd_analyze(int argc, char **argv);
 
 #endif

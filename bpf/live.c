@@ -57,7 +57,7 @@ static uint16_t call_uses(const struct k2_live *lv, uint32_t pc)
 		return lv->func_args[lv->cfg->callee[pc]];
 	if (op != K2_OP_CALL)
 		return ARGS_MASK;
-	h = k2_helper_find((uint32_t)in->imm);
+	h = k2_ai_helper((uint32_t)in->imm);
 	/* Every argument register up to nargs is read, checked by the verifier or not. */
 	return h ? (uint16_t)(((1u << (h->nargs + 1)) - 1) & ARGS_MASK) : ARGS_MASK;
 }
@@ -85,14 +85,14 @@ static void stack_transfer(const struct k2_live *lv, uint32_t pc, struct k2_stac
 		ss_fill(s, false);
 		return;
 	}
-	if (a->region == K2_RGN_STACK && !a->frame) {
+	if (a->region == K2_MEM_STACK && !a->frame) {
 		if ((a->flags & K2_ACC_WRITE) && !(a->flags & K2_ACC_READ) && (a->flags & K2_ACC_CONST))
 			ss_range(s, a->off + K2_STACK_BYTES, a->off + a->size + K2_STACK_BYTES, false);
 		if (a->flags & K2_ACC_READ)
 			ss_range(s, a->off_min + K2_STACK_BYTES,
 				 a->off_max + a->size + K2_STACK_BYTES, true);
-	} else if ((a->region == K2_RGN_UNKNOWN && (a->flags & K2_ACC_READ)) ||
-		   (a->region == K2_RGN_NONE && (oi->flags & K2_F_LOAD) &&
+	} else if ((a->region == K2_MEM_UNKNOWN && (a->flags & K2_ACC_READ)) ||
+		   (a->region == K2_MEM_NONE && (oi->flags & K2_F_LOAD) &&
 		    oi->kind != K2_KIND_LDABS && oi->kind != K2_KIND_LDIND)) {
 		ss_fill(s, true); /* an untyped read may read the frame */
 	}

@@ -130,11 +130,11 @@ static void window_writes(const struct k2_analysis *an, uint32_t s, uint32_t e,
 
 		if (!(a->flags & K2_ACC_WRITE))
 			continue;
-		if (a->region == K2_RGN_UNKNOWN) {
+		if (a->region == K2_MEM_UNKNOWN) {
 			memset(w, 0xff, sizeof(*w));
 			return;
 		}
-		if (a->region != K2_RGN_STACK || a->frame)
+		if (a->region != K2_MEM_STACK || a->frame)
 			continue;
 		lo = a->off_min + K2_STACK_BYTES;
 		hi = a->off_max + a->size + K2_STACK_BYTES;

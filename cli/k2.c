@@ -11,6 +11,7 @@ struct k2_command {
 };
 
 static const struct k2_command commands[] = {
+	{ "analyze", k2_cmd_analyze, "types, liveness and search windows of an object's programs" },
 	{ NULL, NULL, NULL },
 };
 
