@@ -648,6 +648,15 @@ void k2_sc_join(struct k2_aval *a, const struct k2_aval *b, bool widen)
 	a->u32max = (uint32_t)umax_u(o.u32max, b->u32max);
 	a->s32min = (int32_t)smin_s(o.s32min, b->s32min);
 	a->s32max = (int32_t)smax_s(o.s32max, b->s32max);
+	if (widen && !k2_tn_leq(b->var, o.var)) {
+		/* Known bits from the highest one that changed upwards are given up, or the
+		 * known bits would hold the bounds back one bit per round. */
+		uint64_t diff = (o.var.value ^ b->var.value) | (b->var.mask & ~o.var.mask);
+		int hb = 63 - __builtin_clzll(diff);
+
+		a->var.mask |= ~((1ULL << hb) - 1);
+		a->var.value &= ~a->var.mask;
+	}
 	if (widen) {
 		/* A bound that moved jumps to its limit; branch refinement brings it back. */
 		if (a->umin < o.umin) a->umin = 0;

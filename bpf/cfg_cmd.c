@@ -10,7 +10,7 @@
 struct analyze_args {
 	const char *sel;
 	const char *windows;
-	struct k2_window_opts wopts;
+	struct k2_win_opts wopts;
 	int verbose;
 };
 
@@ -79,7 +79,7 @@ static void print_listing(FILE *f, const struct k2_analysis *an, int verbose)
 	}
 }
 
-static void print_windows(FILE *f, const struct k2_window *w, uint32_t n)
+static void print_windows(FILE *f, const struct k2_win *w, uint32_t n)
 {
 	for (uint32_t k = 0; k < n; k++)
 		fprintf(f, "  window %u:%u  insns %u  live_in 0x%03x  live_out 0x%03x  writes-live %u "
@@ -93,7 +93,7 @@ static int analyze_prog(const char *path, const struct k2_prog *prog,
 {
 	struct k2_analysis_stats st;
 	struct k2_analysis *an;
-	struct k2_window *w = NULL;
+	struct k2_win *w = NULL;
 	struct k2_err e = { 0 };
 	uint32_t nw = 0, covered = 0, maxw = 0, nv;
 	const struct k2_violation *v;
@@ -105,9 +105,9 @@ static int analyze_prog(const char *path, const struct k2_prog *prog,
 		return err;
 	}
 	if (args->windows)
-		err = k2_windows_parse(an, args->windows, &w, &nw, &e);
+		err = k2_wins_parse(an, args->windows, &w, &nw, &e);
 	else
-		err = k2_windows_select(an, &args->wopts, &w, &nw, &e);
+		err = k2_wins_select(an, &args->wopts, &w, &nw, &e);
 	if (err) {
 		fprintf(stderr, "k2 analyze: %s: %s: %s\n", path, prog->sec, e.msg);
 		k2_analysis_free(an);

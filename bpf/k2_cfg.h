@@ -18,7 +18,7 @@
  *   k2_absint_run     the verifier's register/stack types, per memory access the region
  *                     it touches, and the verifier's safety rules       (absint*.c)
  *   k2_live_compute   live registers and live stack bytes per instruction (live.c)
- *   k2_windows_select windows for the search, their live sets and preconditions (window.c)
+ *   k2_wins_select windows for the search, their live sets and preconditions (window.c)
  *
  * k2_analysis_new() runs all of them; k2_splice() puts rewritten windows back.
  * Instruction indices are slot indices: an ld_imm64 occupies two, and only its first slot
@@ -390,7 +390,7 @@ void k2_analysis_stats(const struct k2_analysis *an, struct k2_analysis_stats *s
  * split ld_imm64. Its live sets come from the original program, so rewrites of several
  * windows, each proven equivalent under its own precondition and live-out set, compose.
  */
-struct k2_window {
+struct k2_win {
 	uint32_t start, end;
 	uint32_t func;
 	uint32_t n_insns;        /* instructions (an ld_imm64 counts once) */
@@ -404,8 +404,8 @@ struct k2_window {
 	double difficulty;       /* relative search effort, for balancing (about 1 per insn) */
 };
 
-struct k2_window_opts {
-	size_t sz;               /* sizeof(struct k2_window_opts) */
+struct k2_win_opts {
+	size_t sz;               /* sizeof(struct k2_win_opts) */
 	uint32_t max_len;        /* slots per window; 0: 16 */
 	uint32_t min_len;        /* 0: 1 */
 	bool main_only;          /* only the main function (the writer replaces main only) */
@@ -415,30 +415,30 @@ struct k2_window_opts {
  * Partitions the program into non-overlapping windows covering as many instructions as
  * possible (then using as few windows as possible), in address order. *out is malloc'd.
  */
-int k2_windows_select(const struct k2_analysis *an, const struct k2_window_opts *opts,
-		      struct k2_window **out, uint32_t *n, struct k2_err *e);
+int k2_wins_select(const struct k2_analysis *an, const struct k2_win_opts *opts,
+		      struct k2_win **out, uint32_t *n, struct k2_err *e);
 /* Checks one range; the error names the rule it breaks ("window 10:20: insn 15 is a call"). */
-int k2_window_check(const struct k2_analysis *an, uint32_t start, uint32_t end, struct k2_err *e);
+int k2_win_check(const struct k2_analysis *an, uint32_t start, uint32_t end, struct k2_err *e);
 /* Fills w for a valid range (live sets, counts, difficulty). */
-int k2_window_describe(const struct k2_analysis *an, uint32_t start, uint32_t end,
-		       struct k2_window *w, struct k2_err *e);
+int k2_win_describe(const struct k2_analysis *an, uint32_t start, uint32_t end,
+		       struct k2_win *w, struct k2_err *e);
 /*
  * Parses "S:E,S:E,..." (user-given windows, e.g. --windows), checks each range and that
  * they do not overlap, and describes them; *out is malloc'd.
  */
-int k2_windows_parse(const struct k2_analysis *an, const char *spec, struct k2_window **out,
+int k2_wins_parse(const struct k2_analysis *an, const char *spec, struct k2_win **out,
 		     uint32_t *n, struct k2_err *e);
 /*
  * The window's precondition: the state at start, restricted to live_in registers (others
  * NOT_INIT) and to the stack bytes live at start (others INVALID).
  */
-int k2_window_precond(const struct k2_analysis *an, const struct k2_window *w,
+int k2_win_precond(const struct k2_analysis *an, const struct k2_win *w,
 		      struct k2_astate *pre);
 /* The state at end restricted the same way to live_out: what a replacement must preserve. */
-int k2_window_postcond(const struct k2_analysis *an, const struct k2_window *w,
+int k2_win_postcond(const struct k2_analysis *an, const struct k2_win *w,
 		       struct k2_astate *post);
 /* Live stack bytes at the window's end. */
-void k2_window_stack_out(const struct k2_analysis *an, const struct k2_window *w,
+void k2_win_stack_out(const struct k2_analysis *an, const struct k2_win *w,
 			 struct k2_stackset *out);
 
 /* ---- splicing rewrites back --------------------------------------------------------------- */

@@ -71,7 +71,7 @@ static uint32_t entry_from_outside(const struct k2_cfg *cfg, uint32_t s, uint32_
 	return UINT32_MAX;
 }
 
-int k2_window_check(const struct k2_analysis *an, uint32_t s, uint32_t e, struct k2_err *err)
+int k2_win_check(const struct k2_analysis *an, uint32_t s, uint32_t e, struct k2_err *err)
 {
 	const struct k2_cfg *cfg = an->cfg;
 	uint32_t f, i;
@@ -143,11 +143,11 @@ static void window_writes(const struct k2_analysis *an, uint32_t s, uint32_t e,
 	}
 }
 
-int k2_window_describe(const struct k2_analysis *an, uint32_t s, uint32_t e,
-		       struct k2_window *w, struct k2_err *err)
+int k2_win_describe(const struct k2_analysis *an, uint32_t s, uint32_t e,
+		       struct k2_win *w, struct k2_err *err)
 {
 	struct k2_stackset wr, live;
-	int ret = k2_window_check(an, s, e, err);
+	int ret = k2_win_check(an, s, e, err);
 
 	if (ret)
 		return ret;
@@ -228,7 +228,7 @@ static void windows_from(const struct k2_analysis *an, uint32_t s, uint32_t fend
 }
 
 static int select_func(const struct k2_analysis *an, uint32_t f, uint32_t max_len,
-		       uint32_t min_len, struct k2_window **out, uint32_t *n, uint32_t *cap,
+		       uint32_t min_len, struct k2_win **out, uint32_t *n, uint32_t *cap,
 		       struct k2_err *e)
 {
 	const struct k2_func *fn = &an->cfg->funcs[f];
@@ -260,7 +260,7 @@ static int select_func(const struct k2_analysis *an, uint32_t f, uint32_t max_le
 	for (k = nw; k >= 2 && !err; k -= 2) {
 		if (*n == *cap) {
 			uint32_t c = *cap ? *cap * 2 : 64;
-			struct k2_window *nwin = realloc(*out, c * sizeof(*nwin));
+			struct k2_win *nwin = realloc(*out, c * sizeof(*nwin));
 
 			if (!nwin) {
 				err = k2_err_set(e, -ENOMEM, "out of memory");
@@ -269,7 +269,7 @@ static int select_func(const struct k2_analysis *an, uint32_t f, uint32_t max_le
 			*out = nwin;
 			*cap = c;
 		}
-		err = k2_window_describe(an, base + starts[k - 2], base + starts[k - 1], &(*out)[*n], e);
+		err = k2_win_describe(an, base + starts[k - 2], base + starts[k - 1], &(*out)[*n], e);
 		if (!err)
 			(*n)++;
 	}
@@ -278,8 +278,8 @@ static int select_func(const struct k2_analysis *an, uint32_t f, uint32_t max_le
 	return err;
 }
 
-int k2_windows_select(const struct k2_analysis *an, const struct k2_window_opts *opts,
-		      struct k2_window **out, uint32_t *n, struct k2_err *e)
+int k2_wins_select(const struct k2_analysis *an, const struct k2_win_opts *opts,
+		      struct k2_win **out, uint32_t *n, struct k2_err *e)
 {
 	uint32_t max_len = opts && opts->max_len ? opts->max_len : DEFAULT_MAX;
 	uint32_t min_len = opts && opts->min_len ? opts->min_len : 1;
@@ -321,7 +321,7 @@ static int parse_one(const char **p, uint32_t *s, uint32_t *e, struct k2_err *er
 	return 0;
 }
 
-int k2_windows_parse(const struct k2_analysis *an, const char *spec, struct k2_window **out,
+int k2_wins_parse(const struct k2_analysis *an, const char *spec, struct k2_win **out,
 		     uint32_t *n, struct k2_err *err)
 {
 	const char *p = spec;
@@ -343,7 +343,7 @@ int k2_windows_parse(const struct k2_analysis *an, const char *spec, struct k2_w
 		if (*p)
 			p++;
 		if (*n == cap) {
-			struct k2_window *nw = realloc(*out, (cap = cap ? 2 * cap : 8) * sizeof(*nw));
+			struct k2_win *nw = realloc(*out, (cap = cap ? 2 * cap : 8) * sizeof(*nw));
 
 			if (!nw) {
 				ret = k2_err_set(err, -ENOMEM, "out of memory");
@@ -351,7 +351,7 @@ int k2_windows_parse(const struct k2_analysis *an, const char *spec, struct k2_w
 			}
 			*out = nw;
 		}
-		ret = k2_window_describe(an, s, e, &(*out)[*n], err);
+		ret = k2_win_describe(an, s, e, &(*out)[*n], err);
 		for (uint32_t k = 0; !ret && k < *n; k++)
 			if (s < (*out)[k].end && (*out)[k].start < e)
 				ret = k2_err_set(err, -EINVAL, "windows %u:%u and %u:%u overlap",
@@ -381,7 +381,7 @@ static void restrict_state(struct k2_astate *st, uint16_t regs, const struct k2_
 			st->stack[s] = (struct k2_slot){ .spill = { .type = K2_VT_NOT_INIT, .map = -1 } };
 }
 
-int k2_window_precond(const struct k2_analysis *an, const struct k2_window *w,
+int k2_win_precond(const struct k2_analysis *an, const struct k2_win *w,
 		      struct k2_astate *pre)
 {
 	struct k2_stackset live;
@@ -394,7 +394,7 @@ int k2_window_precond(const struct k2_analysis *an, const struct k2_window *w,
 	return 0;
 }
 
-int k2_window_postcond(const struct k2_analysis *an, const struct k2_window *w,
+int k2_win_postcond(const struct k2_analysis *an, const struct k2_win *w,
 		       struct k2_astate *post)
 {
 	struct k2_stackset live;
@@ -407,7 +407,7 @@ int k2_window_postcond(const struct k2_analysis *an, const struct k2_window *w,
 	return 0;
 }
 
-void k2_window_stack_out(const struct k2_analysis *an, const struct k2_window *w,
+void k2_win_stack_out(const struct k2_analysis *an, const struct k2_win *w,
 			 struct k2_stackset *out)
 {
 	k2_live_stack_in(an->live, w->end, out);

@@ -1,14 +1,16 @@
-/* tests/unit/cfg_prog.h: building small programs and programs with maps for the analysis tests. */
+/* tests/unit/cfg_prog.h: small programs (assembled from text) with maps, for the analysis tests. */
 #ifndef K2_TEST_CFG_PROG_H
 #define K2_TEST_CFG_PROG_H
 
+#include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bpf/k2bpf.h"
 
-#define PB_MAX 512
+#define PB_MAX 1024
 
-/* A program under construction; E() appends one instruction (two slots for ld_imm64). */
+/* A program under construction, its maps and the k2_prog that describes it. */
 struct pb {
 	struct bpf_insn v[PB_MAX];
 	uint32_t n;
@@ -16,25 +18,32 @@ struct pb {
 	struct k2_prog prog;
 };
 
-static inline uint32_t E(struct pb *p, enum k2_op op, int dst, int src, int off, int64_t imm)
+/* Assembles text (k2_asm_prog syntax, labels allowed) into p; fails the test on error. */
+static inline void pb_asm(struct pb *p, const char *text)
 {
-	uint32_t at = p->n;
+	struct k2_err e = { 0 };
+	struct bpf_insn *v;
+	size_t n;
 
-	p->n += (uint32_t)k2_insn_encode(op, (uint8_t)dst, (uint8_t)src, (int16_t)off, imm,
-					 &p->v[p->n]);
-	return at;
+	cr_assert_eq(k2_asm_prog(text, &v, &n, &e), 0, "asm: %s", e.msg);
+	cr_assert_leq(n, PB_MAX);
+	memcpy(p->v, v, n * sizeof(*v));
+	p->n = (uint32_t)n;
+	free(v);
 }
 
-/* Sets the jump at `at` to land on `target`. */
-static inline void J(struct pb *p, uint32_t at, uint32_t target)
+static inline void pb_map(struct pb *p, int i, uint32_t type, uint32_t ks, uint32_t vs)
 {
-	if (k2_insn_op(&p->v[at]) == K2_OP_JA32 || k2_insn_op(&p->v[at]) == K2_OP_CALL_PSEUDO)
-		p->v[at].imm = (int32_t)target - (int32_t)at - 1;
-	else
-		p->v[at].off = (int16_t)((int32_t)target - (int32_t)at - 1);
+	memset(&p->maps[i], 0, sizeof(p->maps[i]));
+	snprintf(p->maps[i].name, sizeof(p->maps[i].name), "m%d", i);
+	p->maps[i].type = type;
+	p->maps[i].key_size = ks;
+	p->maps[i].value_size = vs;
+	p->maps[i].max_entries = 16;
+	p->maps[i].inner = -1;
 }
 
-/* Finishes the program as type `type` with the maps set up so far (n_maps). */
+/* Finishes the program as type `type` with maps[0, n_maps). */
 static inline struct k2_prog *pb_prog(struct pb *p, uint32_t type, uint32_t n_maps)
 {
 	memset(&p->prog, 0, sizeof(p->prog));
@@ -50,15 +59,41 @@ static inline struct k2_prog *pb_prog(struct pb *p, uint32_t type, uint32_t n_ma
 	return &p->prog;
 }
 
-static inline void pb_map(struct pb *p, int i, uint32_t type, uint32_t ks, uint32_t vs)
+/* Assembles and analyses an XDP program (or `type`); fails the test on error. */
+static inline struct k2_analysis *pb_analyze(struct pb *p, uint32_t type, uint32_t n_maps,
+					     const char *text)
 {
-	memset(&p->maps[i], 0, sizeof(p->maps[i]));
-	snprintf(p->maps[i].name, sizeof(p->maps[i].name), "m%d", i);
-	p->maps[i].type = type;
-	p->maps[i].key_size = ks;
-	p->maps[i].value_size = vs;
-	p->maps[i].max_entries = 16;
-	p->maps[i].inner = -1;
+	struct k2_analysis *an;
+	struct k2_err e = { 0 };
+
+	pb_asm(p, text);
+	cr_assert_eq(k2_analysis_new(pb_prog(p, type, n_maps), NULL, &an, &e), 0, "%s", e.msg);
+	return an;
+}
+
+static inline struct k2_aval pb_reg_at(const struct k2_analysis *an, uint32_t i, int r)
+{
+	struct k2_astate st;
+
+	cr_assert_eq(k2_absint_state_at(an->ai, i, &st), 0);
+	cr_assert(st.reachable, "insn %u not reached", i);
+	return st.regs[r];
+}
+
+static inline uint32_t pb_n_viol(const struct k2_analysis *an)
+{
+	uint32_t n;
+
+	k2_absint_violations(an->ai, &n);
+	return n;
+}
+
+static inline const char *pb_viol(const struct k2_analysis *an, uint32_t k)
+{
+	uint32_t n;
+	const struct k2_violation *v = k2_absint_violations(an->ai, &n);
+
+	return k < n ? v[k].msg : "";
 }
 
 #endif
