@@ -7,6 +7,8 @@
 struct k2_absint {
 	struct ai_ctx ctx;
 	struct k2_astate *in;      /* per block: state at its start */
+	struct k2_astate *next;    /* per block: the next in-state while narrowing */
+	bool narrowing;
 	uint32_t *visits;          /* per block: joins into it (widening) */
 	bool *pending;
 	struct k2_astate *entries; /* per function: the state it is entered with */
@@ -28,6 +30,10 @@ static void propagate(struct k2_absint *ai, uint32_t s, const struct k2_astate *
 	if (s == K2_CFG_END) {
 		if (ctx->post)
 			k2_ai_state_join(ctx->post, st, false);
+		return;
+	}
+	if (ai->narrowing) {
+		k2_ai_state_join(&ai->next[s], st, false);
 		return;
 	}
 	ai->visits[s]++;
@@ -61,6 +67,33 @@ static void run_block(struct k2_absint *ai, uint32_t b)
 		propagate(ai, bb->succ[0], st);
 }
 
+/*
+ * Widening overshoots at loop heads; from a post-fixpoint X, F(X) is one too and no larger,
+ * so a few plain passes (each block's state rebuilt from its predecessors) win back bounds
+ * that the loop conditions imply.
+ */
+static void narrow_func(struct k2_absint *ai, uint32_t f, int passes)
+{
+	struct ai_ctx *ctx = &ai->ctx;
+	uint32_t n, entry = ctx->cfg->funcs[f].first_bb;
+	const uint32_t *rpo = k2_cfg_rpo(ctx->cfg, f, &n);
+
+	if (!ctx->cfg->funcs[f].has_loop)
+		return;
+	ai->narrowing = true;
+	while (passes--) {
+		for (uint32_t k = 0; k < n; k++)
+			ai->next[rpo[k]].reachable = false;
+		k2_ai_state_join(&ai->next[entry], ctx->funcs[f].entry, false);
+		for (uint32_t k = 0; k < n; k++)
+			if (ai->in[rpo[k]].reachable)
+				run_block(ai, rpo[k]);
+		for (uint32_t k = 0; k < n; k++)
+			ai->in[rpo[k]] = ai->next[rpo[k]];
+	}
+	ai->narrowing = false;
+}
+
 /* Iterates the blocks of function f in reverse post order until nothing changes. */
 static void analyze_func(struct k2_absint *ai, uint32_t f)
 {
@@ -85,6 +118,7 @@ static void analyze_func(struct k2_absint *ai, uint32_t f)
 			run_block(ai, b);
 		}
 	}
+	narrow_func(ai, f, 2);
 }
 
 /* One more pass over reachable blocks of the fixpoint, recording accesses and violations. */
@@ -115,13 +149,14 @@ static struct k2_absint *ai_alloc(const struct k2_prog *prog, const struct k2_cf
 	if (!ai)
 		return NULL;
 	ai->in = calloc(nb, sizeof(*ai->in));
+	ai->next = calloc(nb, sizeof(*ai->next));
 	ai->visits = calloc(nb, sizeof(*ai->visits));
 	ai->pending = calloc(nb, sizeof(*ai->pending));
 	ai->entries = calloc(nf, sizeof(*ai->entries));
 	ai->ctx.funcs = calloc(nf, sizeof(*ai->ctx.funcs));
 	ai->ctx.acc = calloc(cfg->n_insns ? cfg->n_insns : 1, sizeof(*ai->ctx.acc));
 	ai->ctx.fx_idx = calloc(cfg->n_insns ? cfg->n_insns : 1, sizeof(*ai->ctx.fx_idx));
-	if (!ai->in || !ai->visits || !ai->pending || !ai->entries || !ai->ctx.funcs ||
+	if (!ai->in || !ai->next || !ai->visits || !ai->pending || !ai->entries || !ai->ctx.funcs ||
 	    !ai->ctx.acc || !ai->ctx.fx_idx) {
 		k2_absint_free(ai);
 		return NULL;
@@ -188,6 +223,7 @@ void k2_absint_free(struct k2_absint *ai)
 	if (!ai)
 		return;
 	free(ai->in);
+	free(ai->next);
 	free(ai->visits);
 	free(ai->pending);
 	free(ai->entries);

@@ -95,8 +95,8 @@ static bool check_stack(struct ai_ctx *ctx, uint32_t pc, const struct k2_access 
 	if (a->frame == 0 && a->off_min >= -K2_STACK_BYTES && a->off_max + a->size <= 0)
 		return true;
 	if (a->frame == 0)
-		k2_ai_violation(ctx, pc, "invalid %s stack off=%lld size=%u",
-				a->flags & K2_ACC_CONST ? "" : "variable-offset",
+		k2_ai_violation(ctx, pc, "invalid %sstack off=%lld size=%u",
+				a->flags & K2_ACC_CONST ? "" : "variable-offset ",
 				(long long)a->off_min, a->size);
 	return a->frame == 0 ? false : a->off_min >= -K2_STACK_BYTES && a->off_max + a->size <= 0;
 }
