@@ -351,6 +351,43 @@ static int drop_dead(struct bpf_insn **prog, uint32_t *n, uint32_t *n_main, int3
 	return err;
 }
 
+/* Jumps re-targeted over deleted code may have become `ja +0`: compact until none is left. */
+static int refill(struct bpf_insn **prog, uint32_t *n, uint32_t *n_main, int32_t *map,
+		  uint32_t n_map, struct k2_err *e)
+{
+	for (;;) {
+		struct k2_splice_opts o = { .sz = sizeof(o), .n_main = *n_main };
+		struct splice sp = { .insns = *prog, .n = *n };
+		struct bpf_insn *p2;
+		uint32_t n2, m2, i;
+		int32_t *map2;
+		int err;
+
+		for (i = 0; i < *n && !(is_nop(&(*prog)[i]) && !second_slot(*prog, i)); i++)
+			;
+		if (i == *n)
+			return 0;
+		map2 = malloc((*n + 1) * sizeof(*map2));
+		if (!map2)
+			return k2_err_set(e, -ENOMEM, "out of memory");
+		err = do_splice(&sp, &o, &p2, &n2, &m2, map2, e);
+		free(sp.el);
+		free(sp.el_of_old);
+		free(sp.newpos);
+		if (!err) {
+			if (map)
+				k2_index_map_compose(map, n_map, map2, *n, map);
+			free(*prog);
+			*prog = p2;
+			*n = n2;
+			*n_main = m2;
+		}
+		free(map2);
+		if (err)
+			return err;
+	}
+}
+
 int k2_splice(const struct bpf_insn *insns, uint32_t n, const struct k2_edit *edits,
 	      uint32_t n_edits, const struct k2_splice_opts *opts, struct bpf_insn **out,
 	      uint32_t *n_out, uint32_t *n_main_out, int32_t *old_to_new, struct k2_err *e)
@@ -371,6 +408,8 @@ int k2_splice(const struct bpf_insn *insns, uint32_t n, const struct k2_edit *ed
 	}
 	sp.edits = sorted;
 	err = do_splice(&sp, opts, out, n_out, &n_main, old_to_new, e);
+	if (!err)
+		err = refill(out, n_out, &n_main, old_to_new, n, e);
 	if (!err && opts && opts->drop_unreachable)
 		err = drop_dead(out, n_out, &n_main, old_to_new, n, e);
 	if (!err && n_main_out)
