@@ -193,7 +193,8 @@ static int fixpoint(struct k2_absint *ai, uint32_t max_rounds, struct k2_err *e)
 		if (ctx->funcs[f].called)
 			record_func(ai, f);
 	ctx->record = false;
-	qsort(ctx->viol, ctx->n_viol, sizeof(*ctx->viol), cmp_viol);
+	if (ctx->n_viol)
+		qsort(ctx->viol, ctx->n_viol, sizeof(*ctx->viol), cmp_viol);
 	return 0;
 }
 

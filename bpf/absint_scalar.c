@@ -291,10 +291,11 @@ bool k2_sc_sync(struct k2_aval *v)
 
 void k2_sc_trunc(struct k2_aval *v, unsigned bits)
 {
-	uint64_t m = (1ULL << bits) - 1, lo, hi;
+	uint64_t m, lo, hi;
 
 	if (bits >= 64)
 		return;
+	m = (1ULL << bits) - 1;
 	if (bits == 32) {
 		lo = v->u32min;
 		hi = v->u32max;
