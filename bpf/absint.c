@@ -312,7 +312,7 @@ int k2_absint_fragment(const struct k2_prog *prog, const struct k2_astate *pre,
 	if (!err) {
 		if (accesses)
 			memcpy(accesses, ai->ctx.acc, n * sizeof(*accesses));
-		if (viol && max_viol)
+		if (viol && max_viol && ai->ctx.n_viol)
 			memcpy(viol, ai->ctx.viol,
 			       (ai->ctx.n_viol < max_viol ? ai->ctx.n_viol : max_viol) * sizeof(*viol));
 		if (n_viol)

@@ -138,13 +138,14 @@ static bool mem_in_bounds(const struct ai_ctx *ctx, const struct k2_aval *v,
 
 	switch (a->region) {
 	case K2_MEM_STACK:
-		return a->frame || (a->off_min >= -K2_STACK_BYTES && a->off_max + (int64_t)size <= 0);
+		return a->frame || (a->off_min >= -K2_STACK_BYTES &&
+				    k2_sat_add(a->off_max, (int64_t)size) <= 0);
 	case K2_MEM_MAP_VALUE:
 		if (v->type != K2_VT_PTR_MAP_VALUE || !k2_ai_map_sizes(ctx, v, &ms))
 			return false;
-		return a->off_min >= 0 && a->off_max + (int64_t)size <= ms.min_value;
+		return a->off_min >= 0 && k2_sat_add(a->off_max, (int64_t)size) <= ms.min_value;
 	case K2_MEM_ALLOC:
-		return a->off_min >= 0 && a->off_max + (int64_t)size <= v->range;
+		return a->off_min >= 0 && k2_sat_add(a->off_max, (int64_t)size) <= v->range;
 	default: /* packet */
 		return a->fixed_off >= 0 && (uint64_t)a->fixed_off + size <= v->range &&
 		       v->smin >= 0 && v->umax <= 0xffff;
@@ -189,8 +190,9 @@ static void mem_arg(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc, int r
 				(unsigned long long)m->max);
 	if (!own_stack(v))
 		return;
-	lo = a.off_min + K2_STACK_BYTES;
-	hi = unbounded ? K2_STACK_BYTES : a.off_max + (int64_t)m->max + K2_STACK_BYTES;
+	lo = k2_sat_add(a.off_min, K2_STACK_BYTES);
+	hi = unbounded ? K2_STACK_BYTES
+		       : k2_sat_add(k2_sat_add(a.off_max, (int64_t)m->max), K2_STACK_BYTES);
 	fx = k2_ai_fx(ctx, pc);
 	if (!m->write) {
 		if (fx)
@@ -198,7 +200,8 @@ static void mem_arg(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc, int r
 		return;
 	}
 	if (fx && m->certain && (a.flags & K2_ACC_CONST))
-		ss_add(&fx->kill, a.off + K2_STACK_BYTES, a.off + (int64_t)m->min + K2_STACK_BYTES);
+		ss_add(&fx->kill, k2_sat_add(a.off, K2_STACK_BYTES),
+		       k2_sat_add(k2_sat_add(a.off, (int64_t)m->min), K2_STACK_BYTES));
 	k2_ai_stack_clobber(st, lo < 0 ? 0 : (int)lo, hi > K2_STACK_BYTES ? K2_STACK_BYTES : (int)hi);
 }
 
@@ -372,7 +375,9 @@ static void call_opaque(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc, b
 		const struct k2_aval *v = &st->regs[r];
 
 		if (own_stack(v) || v->type == K2_VT_UNKNOWN) {
-			int lo = v->type == K2_VT_UNKNOWN ? 0 : k2_stack_addr(v->off + v->smin);
+			int64_t a = k2_sat_add(k2_sat_add(v->off, v->smin), K2_STACK_BYTES);
+			int lo = v->type == K2_VT_UNKNOWN || a < 0 ? 0 : a > K2_STACK_BYTES ?
+				 K2_STACK_BYTES : (int)a;
 
 			mark_escape(ctx, pc);
 			k2_ai_stack_clobber(st, lo, K2_STACK_BYTES);

@@ -134,7 +134,7 @@ static void ptr_arith(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc, uin
 		set_unknown_ptr(p);
 		return;
 	}
-	if (k2_aval_is_const(s, &c)) {
+	if (k2_aval_is_const(s, &c) && (int64_t)c > -MAX_VAR_OFF && (int64_t)c < MAX_VAR_OFF) {
 		noff = (int64_t)p->off + (sub ? -(int64_t)c : (int64_t)c);
 		if (noff > -MAX_VAR_OFF && noff < MAX_VAR_OFF) {
 			p->off = (int32_t)noff;
@@ -172,7 +172,8 @@ static void ptr_diff(struct k2_aval *a, const struct k2_aval *b)
 		    !a->maybe_null && !b->maybe_null;
 
 	if (same) {
-		int64_t d = (int64_t)a->off + (int64_t)a->var.value - b->off - (int64_t)b->var.value;
+		int64_t d = (int64_t)((uint64_t)(int64_t)a->off + a->var.value -
+				      (uint64_t)(int64_t)b->off - b->var.value);
 
 		k2_sc_set_const(a, (uint64_t)d);
 	} else {
@@ -277,7 +278,7 @@ static bool stack_const(const struct k2_access *a, int *addr)
 {
 	if (a->region != K2_MEM_STACK || a->frame || !(a->flags & K2_ACC_CONST))
 		return false;
-	if (a->off < -K2_STACK_BYTES || a->off + a->size > 0)
+	if (a->off < -K2_STACK_BYTES || a->off > -(int64_t)a->size)
 		return false;
 	*addr = k2_stack_addr(a->off);
 	return true;
@@ -346,7 +347,8 @@ static void write_effects(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 	if (stack_const(a, &addr)) {
 		k2_ai_stack_write(ctx, pc, st, addr, a->size, val);
 	} else if (a->region == K2_MEM_STACK && !a->frame) {
-		int64_t lo = a->off_min + K2_STACK_BYTES, hi = a->off_max + a->size + K2_STACK_BYTES;
+		int64_t lo = k2_sat_add(a->off_min, K2_STACK_BYTES);
+		int64_t hi = k2_sat_add(k2_sat_add(a->off_max, a->size), K2_STACK_BYTES);
 
 		k2_ai_stack_clobber(st, lo < 0 ? 0 : (int)lo, hi > K2_STACK_BYTES ? K2_STACK_BYTES
 										  : (int)hi);
@@ -467,12 +469,20 @@ static void step_ldabs(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 
 	a.off_min = a.off_max = a.off = in->imm;
 	if (oi->kind == K2_KIND_LDIND) {
-		a.off_min = (int64_t)in->imm + x->smin;
-		a.off_max = (int64_t)in->imm + x->smax;
-		if (k2_tn_is_const(x->var) && x->type == K2_VT_SCALAR)
-			a.off = a.off_min = a.off_max = (int64_t)in->imm + (int64_t)x->var.value;
-		else
+		/* The offset is src + imm taken as a 32-bit int (bpf_skb_load_helper_*). */
+		if (k2_tn_is_const(x->var) && x->type == K2_VT_SCALAR) {
+			a.off = (int32_t)((uint32_t)x->var.value + (uint32_t)in->imm);
+			a.off_min = a.off_max = a.off;
+		} else if (x->type == K2_VT_SCALAR && x->smin >= INT32_MIN && x->smax <= INT32_MAX &&
+			   x->smin + in->imm >= INT32_MIN && x->smax + in->imm <= INT32_MAX) {
+			a.off_min = x->smin + in->imm;
+			a.off_max = x->smax + in->imm;
 			a.off = 0;
+		} else {
+			a.off_min = INT32_MIN;
+			a.off_max = INT32_MAX;
+			a.off = 0;
+		}
 	}
 	if (a.off_min == a.off_max)
 		a.flags |= K2_ACC_CONST;

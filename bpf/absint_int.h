@@ -5,6 +5,16 @@
 #include "bpf/k2_cfg.h"
 #include "bpf/k2_helpers.h"
 
+/* a + b, clamped to the int64 range: offsets of wild pointers must not overflow. */
+static inline int64_t k2_sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
 /* ---- tnum (absint_scalar.c) ---- */
 struct k2_tnum k2_tn_const(uint64_t v);
 struct k2_tnum k2_tn_unknown(void);

@@ -49,15 +49,6 @@ static const char *untyped_why(const struct k2_aval *p)
 	}
 }
 
-static int64_t sat_add(int64_t a, int64_t b)
-{
-	int64_t r;
-
-	if (__builtin_add_overflow(a, b, &r))
-		return b > 0 ? INT64_MAX : INT64_MIN;
-	return r;
-}
-
 void k2_ai_describe(const struct k2_aval *p, int16_t insn_off, uint8_t size, bool write,
 		    struct k2_access *acc)
 {
@@ -80,11 +71,11 @@ void k2_ai_describe(const struct k2_aval *p, int16_t insn_off, uint8_t size, boo
 		acc->map = p->map;
 		acc->maps = p->maps;
 	}
-	acc->off_min = sat_add(fixed, p->smin);
-	acc->off_max = sat_add(fixed, p->smax);
+	acc->off_min = k2_sat_add(fixed, p->smin);
+	acc->off_max = k2_sat_add(fixed, p->smax);
 	if (k2_tn_is_const(p->var)) {
 		acc->flags |= K2_ACC_CONST;
-		acc->off = acc->off_min = acc->off_max = fixed + (int64_t)p->var.value;
+		acc->off = acc->off_min = acc->off_max = (int64_t)((uint64_t)fixed + p->var.value);
 	}
 }
 
@@ -92,13 +83,14 @@ void k2_ai_describe(const struct k2_aval *p, int16_t insn_off, uint8_t size, boo
 
 static bool check_stack(struct ai_ctx *ctx, uint32_t pc, const struct k2_access *a)
 {
-	if (a->frame == 0 && a->off_min >= -K2_STACK_BYTES && a->off_max + a->size <= 0)
+	if (a->frame == 0 && a->off_min >= -K2_STACK_BYTES && k2_sat_add(a->off_max, a->size) <= 0)
 		return true;
 	if (a->frame == 0)
 		k2_ai_violation(ctx, pc, "invalid %sstack off=%lld size=%u",
 				a->flags & K2_ACC_CONST ? "" : "variable-offset ",
 				(long long)a->off_min, a->size);
-	return a->frame == 0 ? false : a->off_min >= -K2_STACK_BYTES && a->off_max + a->size <= 0;
+	return a->frame == 0 ? false
+			     : a->off_min >= -K2_STACK_BYTES && k2_sat_add(a->off_max, a->size) <= 0;
 }
 
 static bool check_pkt(struct ai_ctx *ctx, uint32_t pc, const struct k2_aval *p, uint8_t reg,
@@ -156,7 +148,7 @@ static bool check_map_value(struct ai_ctx *ctx, uint32_t pc, const struct k2_ava
 		k2_ai_violation(ctx, pc, "access to a value of an unknown map");
 		return false;
 	}
-	if (a->off_min < 0 || a->off_max + a->size > ms.min_value) {
+	if (a->off_min < 0 || k2_sat_add(a->off_max, a->size) > ms.min_value) {
 		k2_ai_violation(ctx, pc, "invalid access to map value, value_size=%u off=%lld size=%u",
 				ms.min_value, (long long)a->off_min, a->size);
 		return false;
@@ -191,7 +183,7 @@ static bool check_ctx(struct ai_ctx *ctx, uint32_t pc, const struct k2_aval *p, 
 static bool check_alloc(struct ai_ctx *ctx, uint32_t pc, const struct k2_aval *p,
 			const struct k2_access *a)
 {
-	if (a->off_min >= 0 && a->off_max + a->size <= p->range)
+	if (a->off_min >= 0 && k2_sat_add(a->off_max, a->size) <= p->range)
 		return true;
 	k2_ai_violation(ctx, pc, "invalid access to memory, mem_size=%u off=%lld size=%u", p->range,
 			(long long)a->off_min, a->size);

@@ -86,11 +86,13 @@ static void stack_transfer(const struct k2_live *lv, uint32_t pc, struct k2_stac
 		return;
 	}
 	if (a->region == K2_MEM_STACK && !a->frame) {
+		int64_t lo = k2_sat_add(a->off_min, K2_STACK_BYTES);
+		int64_t hi = k2_sat_add(k2_sat_add(a->off_max, a->size), K2_STACK_BYTES);
+
 		if ((a->flags & K2_ACC_WRITE) && !(a->flags & K2_ACC_READ) && (a->flags & K2_ACC_CONST))
-			ss_range(s, a->off + K2_STACK_BYTES, a->off + a->size + K2_STACK_BYTES, false);
+			ss_range(s, lo, hi, false);
 		if (a->flags & K2_ACC_READ)
-			ss_range(s, a->off_min + K2_STACK_BYTES,
-				 a->off_max + a->size + K2_STACK_BYTES, true);
+			ss_range(s, lo, hi, true);
 	} else if ((a->region == K2_MEM_UNKNOWN && (a->flags & K2_ACC_READ)) ||
 		   (a->region == K2_MEM_NONE && (oi->flags & K2_F_LOAD) &&
 		    oi->kind != K2_KIND_LDABS && oi->kind != K2_KIND_LDIND)) {

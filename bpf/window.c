@@ -136,8 +136,9 @@ static void window_writes(const struct k2_analysis *an, uint32_t s, uint32_t e,
 		}
 		if (a->region != K2_MEM_STACK || a->frame)
 			continue;
-		lo = a->off_min + K2_STACK_BYTES;
-		hi = a->off_max + a->size + K2_STACK_BYTES;
+		lo = a->off_min < -2 * K2_STACK_BYTES ? -K2_STACK_BYTES : a->off_min + K2_STACK_BYTES;
+		hi = a->off_max > K2_STACK_BYTES ? 2 * K2_STACK_BYTES
+						  : a->off_max + a->size + K2_STACK_BYTES;
 		for (int64_t b = lo < 0 ? 0 : lo; b < hi && b < K2_STACK_BYTES; b++)
 			w->w[b / 64] |= 1ULL << (b % 64);
 	}
