@@ -437,6 +437,15 @@ int k2_win_precond(const struct k2_analysis *an, const struct k2_win *w,
 /* The state at end restricted the same way to live_out: what a replacement must preserve. */
 int k2_win_postcond(const struct k2_analysis *an, const struct k2_win *w,
 		       struct k2_astate *post);
+/*
+ * Whether a replacement's end state (k2_absint_fragment's post, run from the precondition)
+ * keeps what the rest of the program was verified with: every live-out register and live
+ * stack byte at least as precise as in k2_win_postcond (same pointer type, region, offset,
+ * packet range; scalar bounds within; spills where spills were). Otherwise -EACCES and
+ * "window S:E: r3 is pkt(off=14,r=14) in the program but scalar(...) after the replacement".
+ */
+int k2_win_post_check(const struct k2_analysis *an, const struct k2_win *w,
+		      const struct k2_astate *cand_post, struct k2_err *e);
 /* Live stack bytes at the window's end. */
 void k2_win_stack_out(const struct k2_analysis *an, const struct k2_win *w,
 			 struct k2_stackset *out);

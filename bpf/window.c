@@ -408,6 +408,64 @@ int k2_win_postcond(const struct k2_analysis *an, const struct k2_win *w,
 	return 0;
 }
 
+static int reg_mismatch(const struct k2_win *w, int r, const struct k2_aval *want,
+			const struct k2_aval *got, struct k2_err *e)
+{
+	char a[160], b[160];
+
+	k2_aval_str(want, a, sizeof(a));
+	k2_aval_str(got, b, sizeof(b));
+	return k2_err_set(e, -EACCES, "window %u:%u: r%d is %s in the program but %s after the "
+			  "replacement", w->start, w->end, r, a, b);
+}
+
+/* A live stack byte keeps what the verifier knew of it. */
+static bool byte_ok(const struct k2_slot *want, const struct k2_slot *got, int b)
+{
+	switch (want->bytes[b]) {
+	case K2_SB_INVALID:
+		return true;
+	case K2_SB_MISC:
+		return got->bytes[b] != K2_SB_INVALID;
+	case K2_SB_ZERO:
+		return got->bytes[b] == K2_SB_ZERO;
+	default:
+		return got->bytes[b] == K2_SB_SPILL && !memcmp(want->bytes, got->bytes, 8) &&
+		       k2_aval_leq(&got->spill, &want->spill);
+	}
+}
+
+int k2_win_post_check(const struct k2_analysis *an, const struct k2_win *w,
+		      const struct k2_astate *cand_post, struct k2_err *e)
+{
+	struct k2_astate *want = malloc(sizeof(*want));
+	struct k2_stackset live;
+	int err = 0;
+
+	if (!want)
+		return k2_err_set(e, -ENOMEM, "out of memory");
+	err = k2_win_postcond(an, w, want);
+	if (err) {
+		free(want);
+		return k2_err_set(e, err, "window %u:%u: no state at its end", w->start, w->end);
+	}
+	if (!cand_post->reachable || !want->reachable) {
+		free(want);
+		return 0; /* never left: nothing downstream depends on it */
+	}
+	k2_live_stack_in(an->live, w->end, &live);
+	for (int r = 0; r < K2_NREGS && !err; r++)
+		if ((w->live_out >> r & 1) && !k2_aval_leq(&cand_post->regs[r], &want->regs[r]))
+			err = reg_mismatch(w, r, &want->regs[r], &cand_post->regs[r], e);
+	for (int a = 0; a < K2_STACK_BYTES && !err; a++)
+		if ((live.w[a / 64] >> (a % 64) & 1) &&
+		    !byte_ok(&want->stack[a / 8], &cand_post->stack[a / 8], a % 8))
+			err = k2_err_set(e, -EACCES, "window %u:%u: stack byte fp%d is less known after "
+					 "the replacement", w->start, w->end, a - K2_STACK_BYTES);
+	free(want);
+	return err;
+}
+
 void k2_win_stack_out(const struct k2_analysis *an, const struct k2_win *w,
 			 struct k2_stackset *out)
 {

@@ -190,3 +190,43 @@ Test(window_select, main_only_leaves_subprograms_alone)
 	free(w);
 	k2_analysis_free(an);
 }
+
+static int try_candidate(const struct k2_analysis *an, const struct k2_win *w, const char *text,
+			 struct k2_err *e)
+{
+	struct pb c;
+	struct k2_astate pre, post;
+	uint32_t nv;
+
+	pb_asm(&c, text);
+	cr_assert_eq(k2_win_precond(an, w, &pre), 0);
+	cr_assert_eq(k2_absint_fragment(an->prog, &pre, c.v, c.n, NULL, &post, NULL, 0, &nv, e), 0,
+		     "%s", e->msg);
+	return k2_win_post_check(an, w, &post, e);
+}
+
+Test(window_select, replacements_must_keep_what_the_verifier_needs)
+{
+	struct pb p;
+	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
+		"r6 = *(u32 *)(r1 + 0)\n r3 = *(u32 *)(r1 + 4)\n r4 = r6\n r4 += 20\n"
+		"if r4 > r3 goto out\n r2 = r6\n r2 += 14\n *(u64 *)(r10 - 8) = r2\n r5 = 1\n"
+		"r7 = *(u64 *)(r10 - 8)\n r0 = *(u16 *)(r7 + 0)\n r0 += r5\n exit\n"
+		"out: r0 = 2\n exit\n");
+	struct k2_win w;
+	struct k2_err e;
+
+	cr_assert_eq(k2_win_describe(an, 5, 9, &w, &e), 0, "%s", e.msg);
+	cr_expect_eq(try_candidate(an, &w, "r2 = r6\n r2 += 14\n *(u64 *)(r10 - 8) = r2\n r5 = 1\n",
+				   &e), 0, "the window itself: %s", e.msg);
+	cr_expect_eq(try_candidate(an, &w, "r5 = r6\n r5 += 14\n *(u64 *)(r10 - 8) = r5\n r5 = 1\n",
+				   &e), 0, "other registers, same result: %s", e.msg);
+	cr_expect_eq(try_candidate(an, &w, "r2 = 14\n *(u64 *)(r10 - 8) = r2\n r5 = 1\n", &e),
+		     -EACCES);
+	cr_expect(strstr(e.msg, "stack byte fp-8 is less known"), "%s", e.msg);
+	cr_expect_eq(try_candidate(an, &w, "r2 = r6\n r2 += 14\n *(u64 *)(r10 - 8) = r2\n r5 = 2\n",
+				   &e), -EACCES);
+	cr_expect(strstr(e.msg, "window 5:9: r5 is scalar(1) in the program but scalar(2)"), "%s",
+		  e.msg);
+	k2_analysis_free(an);
+}
