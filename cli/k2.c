@@ -11,6 +11,7 @@ struct k2_command {
 };
 
 static const struct k2_command commands[] = {
+	{ "run", k2_cmd_run, "run a program on one packet in the interpreter" },
 	{ NULL, NULL, NULL },
 };
 
