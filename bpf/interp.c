@@ -168,7 +168,7 @@ static int lddw_value(struct k2_vm *vm, struct k2_machine *m, const struct k2_di
 #pragma GCC diagnostic ignored "-Woverride-init"
 
 int k2_exec(struct k2_vm *vm, struct k2_machine *m, const struct k2_dinsn *code, uint64_t budget,
-	    int64_t snap_pc, int32_t *wexit)
+	    int32_t *wexit)
 {
 #define L(op) [K2_OP_##op] = &&L_##op
 	static const void *const labels[K2_XOP__COUNT] = {
@@ -215,7 +215,6 @@ int k2_exec(struct k2_vm *vm, struct k2_machine *m, const struct k2_dinsn *code,
 	uint8_t vt;
 	int rc;
 
-	(void)snap_pc;
 #define DISPATCH() do { steps++; goto *labels[d->op]; } while (0)
 #define NEXT() do { d = &code[++pc]; DISPATCH(); } while (0)
 #define STOP(code_) do { m->pc = pc; m->steps = steps; return (code_); } while (0)
@@ -371,18 +370,18 @@ L_EXIT:
 
 	/* ---- memory ----------------------------------------------------------------------- */
 #define LDX(op, size, sx) L_##op: m->pc = pc; \
-	if (k2_mem_load(vm, m, t[d->src], r[d->src] + (uint64_t)(int64_t)d->off, size, sx, &v, &vt)) \
+	if (k2_mem_load(vm, m, t[d->src], r[d->src], d->off, size, sx, &v, &vt)) \
 		STOP(K2_STOP_ERROR); \
 	r[d->dst] = v; t[d->dst] = vt; NEXT();
 	LDX(LDXB, 1, false) LDX(LDXH, 2, false) LDX(LDXW, 4, false) LDX(LDXDW, 8, false)
 	LDX(LDSXB, 1, true) LDX(LDSXH, 2, true) LDX(LDSXW, 4, true)
 #define ST(op, size) L_##op: m->pc = pc; \
-	if (k2_mem_store(vm, m, t[d->dst], r[d->dst] + (uint64_t)(int64_t)d->off, size, \
-			 (uint64_t)(int64_t)d->imm, K2_T_SCALAR)) { STOP(K2_STOP_ERROR); } NEXT();
+	if (k2_mem_store(vm, m, t[d->dst], r[d->dst], d->off, size, (uint64_t)(int64_t)d->imm, \
+			 K2_T_SCALAR)) { STOP(K2_STOP_ERROR); } NEXT();
 	ST(STB, 1) ST(STH, 2) ST(STW, 4) ST(STDW, 8)
 #define STX(op, size) L_##op: m->pc = pc; \
-	if (k2_mem_store(vm, m, t[d->dst], r[d->dst] + (uint64_t)(int64_t)d->off, size, \
-			 r[d->src], t[d->src])) { STOP(K2_STOP_ERROR); } NEXT();
+	if (k2_mem_store(vm, m, t[d->dst], r[d->dst], d->off, size, r[d->src], t[d->src])) \
+		{ STOP(K2_STOP_ERROR); } NEXT();
 	STX(STXB, 1) STX(STXH, 2) STX(STXW, 4) STX(STXDW, 8)
 L_ATOMIC:
 	m->pc = pc;

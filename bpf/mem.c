@@ -109,9 +109,10 @@ static uint64_t sext(uint64_t v, uint32_t size)
 	return (uint64_t)((int64_t)(v << sh) >> sh);
 }
 
-int k2_mem_load(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t addr, uint32_t size,
-		bool sx, uint64_t *val, uint8_t *vt)
+int k2_mem_load(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t base, int16_t off16,
+		uint32_t size, bool sx, uint64_t *val, uint8_t *vt)
 {
+	uint64_t addr = base + (uint64_t)(int64_t)off16;
 	uint8_t *init, *host, *sp;
 	uint32_t nsp;
 	uint64_t v = 0;
@@ -119,6 +120,8 @@ int k2_mem_load(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t addr
 	if (t == K2_T_CTX) {
 		uint64_t off = addr - K2_ADDR(K2_RGN_CTX, 0, 0);
 
+		if (base != K2_ADDR(K2_RGN_CTX, 0, 0))
+			return k2_fail(m, K2_RUN_EMEM, "dereference of a modified context pointer");
 		if (sx)
 			return k2_fail(m, K2_RUN_EMEM, "sign-extending load from the context");
 		if (off >= K2_CTX_MAX)
@@ -144,9 +147,10 @@ int k2_mem_load(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t addr
 	return 0;
 }
 
-int k2_mem_store(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t addr, uint32_t size,
-		 uint64_t val, uint8_t vt)
+int k2_mem_store(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t base, int16_t off16,
+		 uint32_t size, uint64_t val, uint8_t vt)
 {
+	uint64_t addr = base + (uint64_t)(int64_t)off16;
 	uint8_t *init, *host, *sp = NULL;
 	uint32_t nsp = 0;
 
@@ -155,6 +159,8 @@ int k2_mem_store(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t add
 	if (t == K2_T_CTX) {
 		uint64_t off = addr - K2_ADDR(K2_RGN_CTX, 0, 0);
 
+		if (base != K2_ADDR(K2_RGN_CTX, 0, 0))
+			return k2_fail(m, K2_RUN_EMEM, "dereference of a modified context pointer");
 		if (vt != K2_T_SCALAR)
 			return k2_fail(m, K2_RUN_EPTR, "pointer stored into the context");
 		if (off >= K2_CTX_MAX)
@@ -205,7 +211,7 @@ int k2_mem_atomic(struct k2_vm *vm, struct k2_machine *m, const struct k2_dinsn 
 {
 	const struct k2_opinfo *oi = k2_op_info((enum k2_op)d->op);
 	uint32_t size = oi->width / 8;
-	uint64_t addr = m->r[d->dst] + (int64_t)d->off, old, nv, mask = size == 8 ? ~0ull : 0xffffffffull;
+	uint64_t base = m->r[d->dst], old, nv, mask = size == 8 ? ~0ull : 0xffffffffull;
 	uint8_t t = m->t[d->dst], vt;
 	bool cmpx = oi->aluop == BPF_CMPXCHG;
 
@@ -220,7 +226,7 @@ int k2_mem_atomic(struct k2_vm *vm, struct k2_machine *m, const struct k2_dinsn 
 	if (cmpx && m->t[0] != K2_T_SCALAR)
 		return k2_fail(m, m->t[0] == K2_T_UNINIT ? K2_RUN_EUNINIT : K2_RUN_EPTR,
 			       "cmpxchg compares r0, which is not an initialised scalar");
-	if (k2_mem_load(vm, m, t, addr, size, false, &old, &vt))
+	if (k2_mem_load(vm, m, t, base, d->off, size, false, &old, &vt))
 		return K2_STOP_ERROR;
 	if (vt != K2_T_SCALAR)
 		return k2_fail(m, K2_RUN_EPTR, "atomic on a spilled pointer");
@@ -230,7 +236,7 @@ int k2_mem_atomic(struct k2_vm *vm, struct k2_machine *m, const struct k2_dinsn 
 	} else {
 		nv = atomic_alu(oi->aluop, old, m->r[d->src]);
 	}
-	if (k2_mem_store(vm, m, t, addr, size, nv & mask, K2_T_SCALAR))
+	if (k2_mem_store(vm, m, t, base, d->off, size, nv & mask, K2_T_SCALAR))
 		return K2_STOP_ERROR;
 	if (oi->flags & K2_F_FETCH)
 		m->r[d->src] = old;

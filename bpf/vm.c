@@ -189,7 +189,7 @@ void k2_machine_free(struct k2_machine *m)
 }
 
 /* Everything a state holds, except the pool buffers' capacities (same VM, same sizes). */
-void k2_machine_copy(const struct k2_vm *vm, struct k2_machine *dst, const struct k2_machine *src)
+void k2_machine_copy(uint32_t n_maps, struct k2_machine *dst, const struct k2_machine *src)
 {
 	uint32_t live = (src->depth + 1) * K2_STACK_SIZE;
 
@@ -220,8 +220,8 @@ void k2_machine_copy(const struct k2_vm *vm, struct k2_machine *dst, const struc
 	dst->kpool_used = src->kpool_used;
 	dst->vpool_used = src->vpool_used;
 	memcpy(dst->buckets, src->buckets, src->n_buckets * sizeof(*src->buckets));
-	memcpy(dst->count_delta, src->count_delta, (vm->n_maps + 1) * sizeof(*src->count_delta));
-	memcpy(dst->changed, src->changed, vm->n_maps + 1);
+	memcpy(dst->count_delta, src->count_delta, (n_maps + 1) * sizeof(*src->count_delta));
+	memcpy(dst->changed, src->changed, n_maps + 1);
 	memcpy(dst->ringbuf_used, src->ringbuf_used, sizeof(src->ringbuf_used));
 	dst->tick = src->tick;
 	dst->n_eff = 0;
@@ -377,7 +377,7 @@ int k2_vm_run(struct k2_vm *vm, const struct k2_input *in, struct k2_result *res
 
 	k2_machine_start(vm, &vm->m, in);
 	vm->ran = true;
-	rc = k2_exec(vm, &vm->m, vm->code, vm->max_steps, -1, NULL);
+	rc = k2_exec(vm, &vm->m, vm->code, vm->max_steps, NULL);
 	fill_result(vm, rc, res);
 	return 0;
 }
@@ -395,10 +395,10 @@ int k2_vm_snapshot(struct k2_vm *vm, const struct k2_input *in, uint32_t pc,
 	vm->ran = true;
 	op = vm->code[pc].op;
 	vm->code[pc].op = K2_XOP_SNAP;
-	rc = k2_exec(vm, &vm->m, vm->code, vm->max_steps, -1, NULL);
+	rc = k2_exec(vm, &vm->m, vm->code, vm->max_steps, NULL);
 	vm->code[pc].op = op;
 	if (rc == K2_STOP_SNAP) {
-		k2_machine_copy(vm, &st->m, &vm->m);
+		k2_machine_copy(vm->n_maps, &st->m, &vm->m);
 		return 1;
 	}
 	fill_result(vm, rc, res ? res : &tmp);

@@ -160,7 +160,7 @@ struct k2_vm {
 /* interp.c: the hot loop. Runs from m->pc until exit/error/window exit. */
 enum { K2_STOP_EXIT = 0, K2_STOP_ERROR = 1, K2_STOP_WEXIT = 2, K2_STOP_SNAP = 3, K2_STOP_TAIL = 4 };
 int k2_exec(struct k2_vm *vm, struct k2_machine *m, const struct k2_dinsn *code, uint64_t budget,
-	    int64_t snap_pc, int32_t *wexit);
+	    int32_t *wexit);
 
 /* Sets the error of a run; returns K2_STOP_ERROR. */
 static inline int k2_fail(struct k2_machine *m, enum k2_status st, const char *why)
@@ -175,10 +175,11 @@ static inline int k2_fail(struct k2_machine *m, enum k2_status st, const char *w
  * NULL with m->status/reason set. For the stack, *init gets the init flags. */
 uint8_t *k2_mem_resolve(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t addr,
 			uint32_t size, bool write, uint8_t **init);
-int k2_mem_load(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t addr, uint32_t size,
-		bool sx, uint64_t *val, uint8_t *vt);
-int k2_mem_store(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t addr, uint32_t size,
-		 uint64_t val, uint8_t vt);
+/* Loads/stores at base + off through a register of type t (the context needs base unmodified). */
+int k2_mem_load(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t base, int16_t off,
+		uint32_t size, bool sx, uint64_t *val, uint8_t *vt);
+int k2_mem_store(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t base, int16_t off,
+		 uint32_t size, uint64_t val, uint8_t vt);
 int k2_mem_atomic(struct k2_vm *vm, struct k2_machine *m, const struct k2_dinsn *d);
 /* Checks readable, initialised bytes [addr, addr+len) for a helper; host pointer or NULL. */
 const uint8_t *k2_mem_helper_read(struct k2_vm *vm, struct k2_machine *m, uint8_t t,
@@ -208,7 +209,7 @@ int k2_ld_abs(struct k2_vm *vm, struct k2_machine *m, int32_t k, uint32_t size);
 /* vm.c */
 int k2_machine_alloc(const struct k2_vm *vm, struct k2_machine *m);
 void k2_machine_free(struct k2_machine *m);
-void k2_machine_copy(const struct k2_vm *vm, struct k2_machine *dst, const struct k2_machine *src);
+void k2_machine_copy(uint32_t n_maps, struct k2_machine *dst, const struct k2_machine *src);
 void k2_machine_start(const struct k2_vm *vm, struct k2_machine *m, const struct k2_input *in);
 int k2_decode(const struct k2_vm *vm, const struct bpf_insn *in, uint32_t n, struct k2_dinsn *out,
 	      bool window, struct k2_err *e);

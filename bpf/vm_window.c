@@ -31,13 +31,10 @@ void k2_wstate_free(struct k2_wstate *st)
 
 int k2_wstate_copy(struct k2_wstate *dst, const struct k2_wstate *src)
 {
-	struct k2_vm fake;
-
 	if (dst->m.max_slots != src->m.max_slots || dst->m.n_maps != src->m.n_maps ||
 	    dst->m.kpool_cap < src->m.kpool_used || dst->m.vpool_cap < src->m.vpool_used)
 		return -EINVAL;
-	fake.n_maps = src->m.n_maps;
-	k2_machine_copy(&fake, &dst->m, &src->m);
+	k2_machine_copy(src->m.n_maps, &dst->m, &src->m);
 	return 0;
 }
 
@@ -311,7 +308,7 @@ int k2_vm_wrun(struct k2_vm *vm, const struct k2_window *w, struct k2_wstate *st
 	m->pc = 0;
 	m->steps = 0;
 	m->status = K2_RUN_OK;
-	rc = k2_exec(vm, m, w->code, vm->max_steps, -1, &wexit);
+	rc = k2_exec(vm, m, w->code, vm->max_steps, &wexit);
 	out->status = rc == K2_STOP_ERROR ? m->status : K2_RUN_OK;
 	out->err_insn = m->pc;
 	out->err_reason = rc == K2_STOP_ERROR ? m->reason : NULL;
