@@ -97,17 +97,37 @@ static bool plain_data_map(const struct k2_mapinfo *mi)
 	return (mi->arraylike && !mi->objarray) || mi->hashlike || mi->lpm;
 }
 
+/*
+ * Map-in-map: an element's value names an inner map by its index among the program's maps
+ * (where the kernel stores a map fd). A lookup gives that map, or NULL.
+ */
+static int map_in_map(struct hcall *c)
+{
+	int32_t ent = k2_ms_find(c->m->in->maps, (uint32_t)c->map, c->rd[1]);
+	uint32_t inner;
+
+	c->ret = 0;
+	if (ent < 0)
+		return 0;
+	memcpy(&inner, k2_ms_entry_val(c->m->in->maps, (uint32_t)c->map, ent, 0), 4);
+	if (inner >= c->vm->n_maps)
+		return 0;
+	c->ret = K2_ADDR(K2_RGN_MAP, inner, 0);
+	c->ret_t = K2_T_MAP;
+	return 0;
+}
+
 static int h_map_lookup(struct hcall *c)
 {
 	const struct k2_mapinfo *mi = cmap(c);
 	int err;
 	int32_t s;
 
+	if (mi->def.type == BPF_MAP_TYPE_ARRAY_OF_MAPS || mi->def.type == BPF_MAP_TYPE_HASH_OF_MAPS)
+		return map_in_map(c);
 	if (!plain_data_map(mi) && mi->def.type != BPF_MAP_TYPE_DEVMAP &&
 	    mi->def.type != BPF_MAP_TYPE_DEVMAP_HASH)
 		return bad(c, "map_lookup_elem on a map type that does not allow it (or not modelled)");
-	if (mi->def.type == BPF_MAP_TYPE_HASH_OF_MAPS)
-		return bad(c, "map-in-map lookups are not modelled");
 	s = k2_ov_lookup(c->vm, c->m, (uint32_t)c->map, c->rd[1], &err);
 	if (err)
 		return K2_STOP_ERROR;
