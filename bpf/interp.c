@@ -4,6 +4,7 @@
 #include "bpf/vm_internal.h"
 
 #define unlikely(x) __builtin_expect(!!(x), 0)
+#define likely(x) __builtin_expect(!!(x), 1)
 
 static bool is_pkt_type(uint8_t t)
 {
@@ -107,6 +108,85 @@ static uint64_t bswap(uint64_t v, unsigned w)
 	if (w == 32)
 		return __builtin_bswap32((uint32_t)v);
 	return __builtin_bswap64(v);
+}
+
+/*
+ * Fast paths for the common accesses: packet, and the current frame's stack when every byte
+ * is a plain initialised scalar. Anything else (and every store of a window run, which is
+ * logged) takes the checked path in mem.c, which also reports the errors.
+ */
+static inline uint8_t *pkt_fast(const struct k2_machine *m, uint64_t addr, uint32_t size)
+{
+	uint64_t rel = addr - K2_ADDR(K2_RGN_PKT, 0, 0);
+
+	if (rel < m->data_off || rel > m->end_off || size > m->end_off - rel)
+		return NULL;
+	return (uint8_t *)m->pkt + rel;
+}
+
+static inline uint32_t stack_fast(const struct k2_machine *m, uint64_t addr, uint32_t size)
+{
+	uint64_t rel = addr - K2_ADDR(K2_RGN_STACK, 0, 0);
+	uint32_t off = (uint32_t)rel, so;
+
+	if ((rel >> 32) != m->depth || off > K2_STACK_SIZE - size)
+		return UINT32_MAX;
+	so = m->depth * K2_STACK_SIZE + off;
+	if (m->spill[so / 8] != K2_T_SCALAR || m->spill[(so + size - 1) / 8] != K2_T_SCALAR)
+		return UINT32_MAX;
+	return so;
+}
+
+static inline bool load_fast(const struct k2_machine *m, uint8_t t, uint64_t addr, uint32_t size,
+			     uint64_t *v)
+{
+	const uint8_t *p;
+	uint32_t so;
+
+	*v = 0;
+	if (t == K2_T_PKT) {
+		p = pkt_fast(m, addr, size);
+		if (!p)
+			return false;
+		memcpy(v, p, size);
+		return true;
+	}
+	if (t != K2_T_STACK || (so = stack_fast(m, addr, size)) == UINT32_MAX)
+		return false;
+	for (uint32_t i = 0; i < size; i++)
+		if (!m->sinit[so + i])
+			return false;
+	memcpy(v, m->stack + so, size);
+	return true;
+}
+
+static inline bool store_fast(struct k2_machine *m, uint8_t t, uint64_t addr, uint32_t size,
+			      uint64_t v)
+{
+	uint8_t *p;
+	uint32_t so;
+
+	if (m->log)
+		return false;
+	if (t == K2_T_PKT) {
+		p = pkt_fast(m, addr, size);
+		if (!p)
+			return false;
+		memcpy(p, &v, size);
+		return true;
+	}
+	if (t != K2_T_STACK || (so = stack_fast(m, addr, size)) == UINT32_MAX)
+		return false;
+	memcpy(m->stack + so, &v, size);
+	memset(m->sinit + so, 1, size);
+	return true;
+}
+
+static uint64_t sext_to(uint64_t v, uint32_t size)
+{
+	unsigned sh = 64 - size * 8;
+
+	return (uint64_t)((int64_t)(v << sh) >> sh);
 }
 
 static int call_pseudo(struct k2_machine *m, uint32_t ret_pc)
@@ -369,17 +449,27 @@ L_EXIT:
 	DISPATCH();
 
 	/* ---- memory ----------------------------------------------------------------------- */
-#define LDX(op, size, sx) L_##op: m->pc = pc; \
+#define LDX(op, size, sx) L_##op: \
+	if (likely(load_fast(m, t[d->src], r[d->src] + (uint64_t)(int64_t)d->off, size, &v))) { \
+		r[d->dst] = sx ? sext_to(v, size) : v; t[d->dst] = K2_T_SCALAR; NEXT(); } \
+	m->pc = pc; \
 	if (k2_mem_load(vm, m, t[d->src], r[d->src], d->off, size, sx, &v, &vt)) \
 		STOP(K2_STOP_ERROR); \
 	r[d->dst] = v; t[d->dst] = vt; NEXT();
 	LDX(LDXB, 1, false) LDX(LDXH, 2, false) LDX(LDXW, 4, false) LDX(LDXDW, 8, false)
 	LDX(LDSXB, 1, true) LDX(LDSXH, 2, true) LDX(LDSXW, 4, true)
-#define ST(op, size) L_##op: m->pc = pc; \
+#define ST(op, size) L_##op: \
+	if (likely(store_fast(m, t[d->dst], r[d->dst] + (uint64_t)(int64_t)d->off, size, \
+			      (uint64_t)(int64_t)d->imm))) { NEXT(); } \
+	m->pc = pc; \
 	if (k2_mem_store(vm, m, t[d->dst], r[d->dst], d->off, size, (uint64_t)(int64_t)d->imm, \
 			 K2_T_SCALAR)) { STOP(K2_STOP_ERROR); } NEXT();
 	ST(STB, 1) ST(STH, 2) ST(STW, 4) ST(STDW, 8)
-#define STX(op, size) L_##op: m->pc = pc; \
+#define STX(op, size) L_##op: \
+	if (likely(t[d->src] == K2_T_SCALAR && \
+		   store_fast(m, t[d->dst], r[d->dst] + (uint64_t)(int64_t)d->off, size, r[d->src]))) \
+		{ NEXT(); } \
+	m->pc = pc; \
 	if (k2_mem_store(vm, m, t[d->dst], r[d->dst], d->off, size, r[d->src], t[d->src])) \
 		{ STOP(K2_STOP_ERROR); } NEXT();
 	STX(STXB, 1) STX(STXH, 2) STX(STXW, 4) STX(STXDW, 8)
