@@ -245,26 +245,36 @@ void k2_ctx_setup(const struct k2_vm *vm, struct k2_machine *m, const struct k2_
 	m->meta_off = m->data_off = m->end_off = K2_PKT_HEADROOM;
 }
 
+/* What test_run writes back: for skb programs only the settable fields (the others must be
+ * zero in ctx_in), with the ones convert_skb_to___skb() updates taken from the run. */
 uint32_t k2_ctx_out(const struct k2_vm *vm, const struct k2_machine *m, const struct k2_input *in,
 		    uint8_t *out)
 {
-	static const uint8_t skb_out[] = { SKB_MARK, SKB_PRIORITY, SKB_INGRESS_IFINDEX,
-		SKB_IFINDEX, SKB_WIRE_LEN, SKB_GSO_SEGS };
+	static const struct { uint8_t off, len; } settable[] = {
+		{ SKB_MARK, 4 }, { SKB_PRIORITY, 4 }, { SKB_INGRESS_IFINDEX, 4 }, { SKB_IFINDEX, 4 },
+		{ SKB_CB, 20 }, { SKB_TSTAMP, 8 }, { SKB_WIRE_LEN, 4 }, { SKB_GSO_SEGS, 4 },
+		{ SKB_GSO_SIZE, 4 }, { SKB_HWTSTAMP, 8 },
+	};
+	static const uint8_t written[] = { SKB_MARK, SKB_PRIORITY, SKB_INGRESS_IFINDEX, SKB_IFINDEX,
+		SKB_WIRE_LEN, SKB_GSO_SEGS };
 	uint32_t n = in->ctx_len < vm->ctx.out_size ? in->ctx_len : vm->ctx.out_size;
 
-	/* test_run writes ctx_out only when given ctx_in. */
 	if (!in->ctx_len || !vm->ctx.out_size)
 		return 0;
-	memcpy(out, in->ctx, n);
-	memset(out + n, 0, vm->ctx.out_size - n);
 	if (vm->type == BPF_PROG_TYPE_XDP) {
+		memset(out, 0, vm->ctx.out_size);
+		memcpy(out, in->ctx, n);
 		put32(out, XDP_DATA, m->data_off - m->meta_off);
 		put32(out, XDP_DATA_END, m->end_off - m->meta_off);
 		put32(out, XDP_DATA_META, 0);
 		return XDP_MD_SIZE;
 	}
-	for (size_t i = 0; i < sizeof(skb_out); i++)
-		memcpy(out + skb_out[i], m->ctx + skb_out[i], 4);
+	memset(out, 0, SKB_SIZE);
+	for (size_t i = 0; i < sizeof(settable) / sizeof(settable[0]); i++)
+		if (settable[i].off + settable[i].len <= n)
+			memcpy(out + settable[i].off, in->ctx + settable[i].off, settable[i].len);
+	for (size_t i = 0; i < sizeof(written); i++)
+		memcpy(out + written[i], m->ctx + written[i], 4);
 	memcpy(out + SKB_CB, m->ctx + SKB_CB, 20);
 	memcpy(out + SKB_TSTAMP, m->ctx + SKB_TSTAMP, 8);
 	memcpy(out + SKB_HWTSTAMP, m->ctx + SKB_HWTSTAMP, 8);

@@ -472,14 +472,15 @@ static int h_adjust_tail(struct hcall *c)
 
 /* ---- checksums --------------------------------------------------------------------------- */
 
-/* x86 csum_partial: a 32-bit ones'-complement sum with end-around carry. */
+/* x86 csum_partial: a 32-bit ones'-complement sum of little-endian words with end-around carry. */
 static uint32_t csum_partial(const uint8_t *p, uint32_t n, uint32_t seed)
 {
 	uint64_t s = seed;
 	uint32_t w;
 
-	for (uint32_t i = 0; i + 4 <= n; i += 4) {
-		memcpy(&w, p + i, 4);
+	for (uint32_t i = 0; i < n; i += 4) {
+		w = 0;
+		memcpy(&w, p + i, n - i < 4 ? n - i : 4); /* a short tail is zero-padded */
 		s += w;
 	}
 	while (s >> 32)
@@ -506,25 +507,30 @@ static uint16_t csum_fold(uint32_t s)
 	return (uint16_t)~s;
 }
 
+/* csum_from32to16: the 32-bit sum folded to 16 bits with the end-around carry. */
+static uint32_t from32to16(uint32_t s)
+{
+	s += (s >> 16) | (s << 16);
+	return s >> 16;
+}
+
+/*
+ * 6.13+: csum_partial of `to` (with the seed) minus csum_partial of `from`, folded to 16
+ * bits; any sizes, no scratch buffer.
+ */
 static int h_csum_diff(struct hcall *c)
 {
-	uint64_t fs = c->a[1], ts = c->a[3];
-	uint32_t s = (uint32_t)c->a[4];
-	uint8_t tmp[512];
+	uint32_t fs = (uint32_t)c->a[1], ts = (uint32_t)c->a[3], seed = (uint32_t)c->a[4];
 
-	if (((fs | ts) & 3) || fs + ts > 512) {
-		c->ret = NEG(EINVAL);
-		return 0;
-	}
-	for (uint64_t i = 0; i < fs; i++)
-		tmp[i] = (uint8_t)~c->rd[0][i];
-	if (ts)
-		memcpy(tmp + fs, c->rd[2], ts);
-	/* Since 6.12 the result is folded to 16 bits (csum_from32to16), the same on every arch. */
-	s = csum_partial(tmp, (uint32_t)(fs + ts), s);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	c->ret = s;
+	if (fs && ts)
+		c->ret = from32to16(csum_sub(csum_partial(c->rd[2], ts, seed),
+					     csum_partial(c->rd[0], fs, 0)));
+	else if (ts)
+		c->ret = from32to16(csum_partial(c->rd[2], ts, seed));
+	else if (fs)
+		c->ret = from32to16(~csum_partial(c->rd[0], fs, ~seed));
+	else
+		c->ret = from32to16(seed); /* folded too, as 6.18 measures */
 	return 0;
 }
 
@@ -541,7 +547,7 @@ static int h_skb_store(struct hcall *c)
 		c->ret = NEG(EINVAL);
 		return 0;
 	}
-	if (off > 0xffff || off + n > skb_len(c)) {
+	if (off > 0x7fffffff || off + n > skb_len(c)) {
 		c->ret = NEG(EFAULT);
 		return 0;
 	}
@@ -550,9 +556,10 @@ static int h_skb_store(struct hcall *c)
 	return 0;
 }
 
+/* The checksum field: even offset up to 0xffff, inside the linear data (-EFAULT otherwise). */
 static uint8_t *csum_field(struct hcall *c, uint64_t off)
 {
-	if (off > 0xffff || off + 2 > skb_len(c))
+	if (off > 0xffff || (off & 1) || off + 2 > skb_len(c))
 		return NULL;
 	return c->m->pkt + c->m->data_off + off;
 }
@@ -625,6 +632,10 @@ static int h_l4_csum(struct hcall *c)
 	/* test_run's skb is CHECKSUM_NONE: every size folds the 32-bit replacement. */
 	switch (fl & BPF_F_HDR_FIELD_MASK) {
 	case 0:
+		if (from) {
+			c->ret = NEG(EINVAL);
+			return 0;
+		}
 		r = csum_fold(csum_add((uint32_t)to, ~(uint32_t)sum));
 		break;
 	case 2:
