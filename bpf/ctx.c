@@ -281,28 +281,26 @@ uint32_t k2_ctx_out(const struct k2_vm *vm, const struct k2_machine *m, const st
 	return SKB_SIZE;
 }
 
-uint32_t k2_pkt_out(const struct k2_vm *vm, const struct k2_machine *m, uint8_t *out,
-		    uint32_t *meta)
+/* The final packet as test_run's data_out, in place (no copy): XDP from data_meta; socket
+ * filters with the link-layer header zeroed, as test_run pushes it back. */
+const uint8_t *k2_pkt_out(const struct k2_vm *vm, struct k2_machine *m, uint32_t *len,
+			  uint32_t *meta)
 {
-	uint32_t n = m->end_off - m->data_off;
-
 	*meta = 0;
+	*len = m->end_off - m->data_off;
 	if (vm->type == BPF_PROG_TYPE_XDP) {
 		*meta = m->data_off - m->meta_off;
-		memcpy(out, m->pkt + m->meta_off, m->end_off - m->meta_off);
-		return m->end_off - m->meta_off;
+		*len += *meta;
+		return m->pkt + m->meta_off;
 	}
 	if (vm->type == BPF_PROG_TYPE_SOCKET_FILTER) {
-		/* test_run pushes the link-layer header back as zeroes. */
-		memset(out, 0, ETH_HLEN_);
-		memcpy(out + ETH_HLEN_, m->pkt + m->data_off, n);
-		return n + ETH_HLEN_;
+		memset(m->pkt + m->data_off - ETH_HLEN_, 0, ETH_HLEN_);
+		*len += ETH_HLEN_;
+		return m->pkt + m->data_off - ETH_HLEN_;
 	}
-	if (k2_type_is_skb(vm->type)) {
-		memcpy(out, m->pkt + m->data_off, n);
-		return n;
-	}
-	return 0;
+	if (!k2_type_is_skb(vm->type))
+		*len = 0;
+	return m->pkt + m->data_off;
 }
 
 static unsigned size_bit(uint32_t size)

@@ -359,8 +359,7 @@ static void fill_result(struct k2_vm *vm, int rc, struct k2_result *res)
 	res->err_reason = rc == K2_STOP_ERROR ? m->reason : NULL;
 	res->r0 = m->r[0];
 	res->steps = m->steps;
-	res->pkt_len = k2_pkt_out(vm, m, vm->out_pkt, &res->meta_len);
-	res->pkt = vm->out_pkt;
+	res->pkt = k2_pkt_out(vm, m, &res->pkt_len, &res->meta_len);
 	res->ctx_len = k2_ctx_out(vm, m, m->in, vm->out_ctx);
 	res->ctx = vm->out_ctx;
 	res->effects = m->eff;

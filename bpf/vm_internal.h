@@ -151,8 +151,6 @@ struct k2_vm {
 	struct k2_ctxdesc ctx;
 	struct k2_machine m;
 	struct k2_wlog log;
-	uint8_t scratch[K2_PKT_BUF];
-	uint8_t out_pkt[K2_PKT_BUF];
 	uint8_t out_ctx[K2_CTX_MAX];
 	bool ran;
 };
@@ -196,8 +194,8 @@ void k2_ctx_describe(uint32_t type, uint32_t attach_type, struct k2_ctxdesc *d);
 void k2_ctx_setup(const struct k2_vm *vm, struct k2_machine *m, const struct k2_input *in);
 uint32_t k2_ctx_out(const struct k2_vm *vm, const struct k2_machine *m, const struct k2_input *in,
 		    uint8_t *out);
-uint32_t k2_pkt_out(const struct k2_vm *vm, const struct k2_machine *m, uint8_t *out,
-		    uint32_t *meta);
+const uint8_t *k2_pkt_out(const struct k2_vm *vm, struct k2_machine *m, uint32_t *len,
+			  uint32_t *meta);
 bool k2_type_is_skb(uint32_t type);
 int k2_ctx_load(struct k2_vm *vm, struct k2_machine *m, uint32_t off, uint32_t size,
 		uint64_t *val, uint8_t *vt);
