@@ -17,11 +17,13 @@ struct run_opts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: k2 run FILE.o [-s SECTION] --packet FILE.bin [--ctx FILE.bin]\n"
+		"usage: k2 run FILE.o [-s SECTION] [--packet FILE.bin] [--ctx FILE.bin]\n"
 		"              [--map-init MAP:KEYHEX=VALUEHEX]... [--ndet V,V,...] [--cpu N] [--ncpus N]\n"
 		"Runs one program in the interpreter and prints r0, the packet (with the bytes that\n"
 		"changed), the map changes and the side effects. A value of a per-CPU map holds\n"
-		"ncpus values. ndet: what non-deterministic helpers (ktime, prandom, ...) return.\n");
+		"ncpus values. ndet: what non-deterministic helpers (ktime, prandom, ...) return.\n"
+		"The packet is data_in of BPF_PROG_TEST_RUN (XDP: metadata first, its length in the\n"
+		"ctx's xdp_md.data); the ctx is ctx_in (tracing programs: pt_regs or the record).\n");
 }
 
 static int read_file(const char *path, uint8_t *buf, uint32_t cap, uint32_t *len)
@@ -261,7 +263,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		default: usage(stderr); return -1;
 		}
 	}
-	if (optind != argc - 1 || !o->pkt) {
+	if (optind != argc - 1) {
 		usage(stderr);
 		return -1;
 	}
@@ -282,7 +284,9 @@ static void print_result(const struct k2_prog *p, const struct k2_input *in,
 	else
 		printf("status: %s at insn %u: %s (steps %llu)\n", k2_status_name(r->status),
 		       r->err_insn, r->err_reason, (unsigned long long)r->steps);
-	print_packet(in, r);
+	if (p->type == BPF_PROG_TYPE_XDP || p->type == BPF_PROG_TYPE_SCHED_CLS ||
+	    p->type == BPF_PROG_TYPE_SCHED_ACT || p->type == BPF_PROG_TYPE_SOCKET_FILTER)
+		print_packet(in, r);
 	print_effects(r);
 }
 
@@ -315,7 +319,7 @@ int k2_cmd_run(int argc, char **argv)
 		fprintf(stderr, "k2 run: %s: no program %s\n", o.obj, o.sec ? o.sec : "");
 		goto out;
 	}
-	if (read_file(o.pkt, in->pkt, K2_PKT_MAX, &in->pkt_len) ||
+	if ((o.pkt && read_file(o.pkt, in->pkt, K2_PKT_MAX, &in->pkt_len)) ||
 	    (o.ctx && read_file(o.ctx, in->ctx, K2_CTX_MAX, &in->ctx_len)))
 		goto out;
 	memcpy(in->ndet, o.ndet, sizeof(o.ndet));

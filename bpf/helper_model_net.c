@@ -306,7 +306,8 @@ int k2_h_perf_output(struct hcall *c)
 	}
 	if (idx == BPF_F_CURRENT_CPU)
 		idx = m->in->cpu;
-	if (idx >= k2_h_map(c)->def.max_entries) {
+	/* The state's definition: libbpf gives an unsized perf event array one slot per CPU. */
+	if (idx >= k2_mapstate_map(m->in->maps, (uint32_t)c->map)->max_entries) {
 		c->ret = NEG(E2BIG);
 		return 0;
 	}

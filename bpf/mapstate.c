@@ -86,6 +86,16 @@ static int store_init(struct k2_mstore *s, const struct k2_map *def, uint32_t nc
 		      struct k2_err *e)
 {
 	k2_mapinfo_fill(&s->mi, def);
+	/* libbpf sizes a perf event array by itself: 4-byte keys and values, one per CPU. */
+	if (def->type == BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
+		if (!s->mi.def.key_size)
+			s->mi.def.key_size = s->mi.ksize = 4;
+		if (!s->mi.def.value_size)
+			s->mi.def.value_size = s->mi.vsize = 4;
+		if (!s->mi.def.max_entries)
+			s->mi.def.max_entries = ncpus;
+		def = &s->mi.def;
+	}
 	if (!type_known(&s->mi))
 		return k2_err_set(e, -EOPNOTSUPP, "map %s: type %u is not modelled", def->name,
 				  def->type);
