@@ -201,3 +201,68 @@ Test(interp_window, window_rejects_calls_and_bad_code)
 	k2_vm_free(vm);
 	free(p.insns);
 }
+
+/* Every suffix of a call-free program, run as a window from the snapshot at its first
+ * instruction, ends as the whole run does: same r0, same final packet. */
+Test(interp_window, suffix_windows_agree_with_whole_runs)
+{
+	static const char *text =
+		"r6 = r1\nr2 = *(u32 *)(r6 + 0)\nr3 = *(u32 *)(r6 + 4)\nr4 = r2\nr4 += 20\n"
+		"if r4 > r3 goto drop\nr5 = *(u16 *)(r2 + 12)\n*(u64 *)(r10 - 8) = r5\n"
+		"r7 = *(u8 *)(r2 + 14)\nr7 &= 0xf\nr7 <<= 2\nif r7 < 5 goto skip\n"
+		"r8 = *(u64 *)(r10 - 8)\nr8 += r7\n*(u16 *)(r2 + 0) = r8\n"
+		"skip:\nr0 = *(u64 *)(r10 - 8)\nr0 ^= r7\nexit\ndrop:\nr0 = 1\nexit\n";
+	struct k2_prog p = prog_of(BPF_PROG_TYPE_XDP, text, NULL, 0);
+	struct k2_vm *vm = vm_of(&p);
+	struct k2_input *in = calloc(1, sizeof(*in));
+	struct k2_wstate *st;
+	struct k2_window *w;
+	struct k2_rng rng;
+	unsigned checked = 0;
+
+	k2_rng_seed(&rng, 5);
+	cr_assert_eq(k2_wstate_new(vm, &st), 0);
+	cr_assert_eq(k2_window_new(&w), 0);
+	for (int iter = 0; iter < 40; iter++) {
+		struct k2_result res;
+		uint8_t want[64];
+		uint32_t want_len;
+		uint64_t want_r0;
+
+		in->pkt_len = 14 + (uint32_t)k2_rng_below(&rng, 20);
+		for (uint32_t i = 0; i < in->pkt_len; i++)
+			in->pkt[i] = (uint8_t)k2_rng_next(&rng);
+		k2_vm_run(vm, in, &res);
+		cr_assert_eq(res.status, K2_RUN_OK, "%s", res.err_reason);
+		want_r0 = res.r0;
+		want_len = res.pkt_len;
+		memcpy(want, res.pkt, want_len);
+		for (uint32_t pc = 0; pc < p.n_insns; pc++) {
+			struct k2_wout o;
+			uint8_t got[64];
+			uint32_t meta, data, end;
+
+			if (k2_vm_snapshot(vm, in, pc, st, NULL) != 1)
+				continue; /* not on this input's path */
+			cr_assert_eq(k2_window_set(w, vm, p.insns + pc, p.n_insns - pc, NULL), 0);
+			k2_vm_wrun(vm, w, st, &o);
+			cr_assert_eq(o.status, K2_RUN_OK, "pc %u: %s", pc, o.err_reason);
+			cr_assert_eq(o.exit, K2_WEXIT_RETURN);
+			cr_expect_eq(o.r[0], want_r0, "pc %u", pc);
+			k2_wstate_pkt_bounds(st, &meta, &data, &end);
+			cr_assert_eq(end - data, want_len);
+			k2_wstate_read(st, K2_ADDR(K2_RGN_PKT, 0, data), got, end - data);
+			for (uint32_t b = 0; b < o.n_bytes; b++)
+				if (K2_ADDR_RGN(o.bytes[b].addr) == K2_RGN_PKT)
+					got[K2_ADDR_OFF(o.bytes[b].addr) - data] = o.bytes[b].after;
+			cr_expect_eq(memcmp(got, want, want_len), 0, "pc %u: packet differs", pc);
+			checked++;
+		}
+	}
+	cr_expect_gt(checked, 200);
+	k2_window_free(w);
+	k2_wstate_free(st);
+	k2_vm_free(vm);
+	free(in);
+	free(p.insns);
+}
