@@ -234,8 +234,9 @@ struct k2_vm_opts {
 int k2_vm_new(const struct k2_prog *prog, const struct k2_vm_opts *opts, struct k2_vm **out,
 	      struct k2_err *e);
 void k2_vm_free(struct k2_vm *vm);
-/* Swaps in other instructions of the same program type and maps (a candidate). Allocates
- * only when the program is longer than any before. */
+/* Swaps in other instructions of the same program type and maps (a candidate). The code
+ * buffer grows only for a program longer than any before (k2_insns_check itself takes a
+ * small scratch). After a failure the VM runs nothing (K2_RUN_EINSN) until a success. */
 int k2_vm_set_insns(struct k2_vm *vm, const struct bpf_insn *insns, uint32_t n, struct k2_err *e);
 
 /* Runs the whole program on one input. Returns 0 (the outcome is in res->status). */

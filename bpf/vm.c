@@ -281,8 +281,12 @@ static int vm_code(struct k2_vm *vm, const struct bpf_insn *insns, uint32_t n, s
 		vm->cap = n + 1;
 	}
 	err = k2_decode(vm, insns, n, vm->code, false, e);
-	if (err)
+	if (err) {
+		/* Half decoded: the VM runs nothing (K2_RUN_EINSN) until a program decodes. */
+		vm->code[0].op = K2_OP_INVALID;
+		vm->n = 0;
 		return err;
+	}
 	memset(&vm->code[n], 0, sizeof(vm->code[n]));
 	vm->code[n].op = K2_OP_INVALID;
 	vm->n = n;
@@ -389,7 +393,7 @@ int k2_vm_snapshot(struct k2_vm *vm, const struct k2_input *in, uint32_t pc,
 	int rc;
 
 	if (pc >= vm->n || vm->code[pc].op == K2_XOP_HALF)
-		return -EINVAL;
+		return -EINVAL; /* also after a failed k2_vm_set_insns (n = 0) */
 	k2_machine_start(vm, &vm->m, in);
 	vm->ran = true;
 	op = vm->code[pc].op;

@@ -198,3 +198,28 @@ Test(interp_maps, unknown_map_type_is_refused)
 	cr_expect_eq(k2_mapstate_new(&m, 1, 1, &ms, &e), -EOPNOTSUPP);
 	cr_expect(strstr(e.msg, "not modelled") != NULL, "%s", e.msg);
 }
+
+Test(interp_maps, failed_set_insns_leaves_a_vm_that_runs_nothing)
+{
+	struct k2_prog p = prog_of(BPF_PROG_TYPE_XDP, "r0 = 2\nexit\n", NULL, 0);
+	struct k2_vm *vm = vm_of(&p);
+	struct k2_input *in = calloc(1, sizeof(*in));
+	struct k2_result r;
+	struct k2_err e = { 0 };
+	uint32_t n;
+	struct bpf_insn *bad = insns_of("r1 = map[idx:3] ll\nr0 = 0\nexit\n", &n);
+
+	in->pkt_len = 14;
+	cr_expect_neq(k2_vm_set_insns(vm, bad, n, &e), 0);
+	cr_expect(strstr(e.msg, "insn 0") != NULL, "%s", e.msg);
+	k2_vm_run(vm, in, &r);
+	cr_expect_eq(r.status, K2_RUN_EINSN);
+	cr_assert_eq(k2_vm_set_insns(vm, p.insns, p.n_insns, &e), 0, "%s", e.msg);
+	k2_vm_run(vm, in, &r);
+	cr_expect_eq(r.status, K2_RUN_OK);
+	cr_expect_eq(r.r0, 2);
+	free(bad);
+	k2_vm_free(vm);
+	free(in);
+	free(p.insns);
+}
