@@ -12,7 +12,7 @@
 #define MAX_TARGETS 64
 #define PCAP_SNAPLEN 65535
 #define LINKTYPE_ETHERNET 1
-#define LINKTYPE_RAW 101   /* packets start at the IPv4/IPv6 header */
+#define LINKTYPE_RAW 101 /* packets start at the IPv4/IPv6 header */
 
 struct cmd {
 	uint64_t seed;
@@ -58,15 +58,33 @@ static int parse_u32(const char *s, const char *what, uint32_t max, uint32_t *v)
 
 static int parse_args(int argc, char **argv, struct cmd *c)
 {
-	enum { O_SHAPES = 256, O_MIN, O_MAX, O_L3, O_NO_ODD, O_ODD, O_DST4, O_DPORT, O_TPCT, O_SUM };
+	enum {
+		O_SHAPES = 256,
+		O_MIN,
+		O_MAX,
+		O_L3,
+		O_NO_ODD,
+		O_ODD,
+		O_DST4,
+		O_DPORT,
+		O_TPCT,
+		O_SUM
+	};
 	static const struct option longs[] = {
-		{ "out", required_argument, NULL, 'o' },     { "count", required_argument, NULL, 'n' },
-		{ "seed", required_argument, NULL, 's' },    { "shapes", required_argument, NULL, O_SHAPES },
-		{ "min-len", required_argument, NULL, O_MIN }, { "max-len", required_argument, NULL, O_MAX },
-		{ "l3", no_argument, NULL, O_L3 },           { "no-odd", no_argument, NULL, O_NO_ODD },
-		{ "odd-pct", required_argument, NULL, O_ODD }, { "dst4", required_argument, NULL, O_DST4 },
-		{ "dport", required_argument, NULL, O_DPORT }, { "target-pct", required_argument, NULL, O_TPCT },
-		{ "summary", no_argument, NULL, O_SUM },     { "help", no_argument, NULL, 'h' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "shapes", required_argument, NULL, O_SHAPES },
+		{ "min-len", required_argument, NULL, O_MIN },
+		{ "max-len", required_argument, NULL, O_MAX },
+		{ "l3", no_argument, NULL, O_L3 },
+		{ "no-odd", no_argument, NULL, O_NO_ODD },
+		{ "odd-pct", required_argument, NULL, O_ODD },
+		{ "dst4", required_argument, NULL, O_DST4 },
+		{ "dport", required_argument, NULL, O_DPORT },
+		{ "target-pct", required_argument, NULL, O_TPCT },
+		{ "summary", no_argument, NULL, O_SUM },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct k2_err e;
@@ -112,7 +130,8 @@ static int parse_args(int argc, char **argv, struct cmd *c)
 		case O_DST4:
 			if (c->o.n_dst4 == MAX_TARGETS ||
 			    inet_pton(AF_INET, optarg, &c->dst4[c->o.n_dst4]) != 1) {
-				fprintf(stderr, "k2 pktgen: --dst4: bad or too many: '%s'\n", optarg);
+				fprintf(stderr, "k2 pktgen: --dst4: bad or too many: '%s'\n",
+					optarg);
 				err = -EINVAL;
 				break;
 			}
@@ -152,9 +171,10 @@ static int write_u32s(FILE *f, const uint32_t *v, size_t n)
 
 static void summary_line(long i, const struct k2_pkt_info *in)
 {
-	static const char *const names[] = { "l3", "vlan", "ip_options", "ipv6_ext", "tcp_options",
-					     "fragment", "bad_len", "padded", "truncated",
-					     "boundary", "target" };
+	static const char *const names[] = {
+		"l3",	   "vlan",   "ip_options", "ipv6_ext", "tcp_options", "fragment",
+		"bad_len", "padded", "truncated",  "boundary", "target",
+	};
 
 	printf("%ld %s", i, k2_pkt_shape_name(in->shape));
 	if (in->shape == K2_PKT_TRUNCATED)
@@ -169,8 +189,8 @@ static void summary_line(long i, const struct k2_pkt_info *in)
 /* The classic pcap format (microsecond timestamps, host byte order): one record per packet. */
 static int write_pcap(struct cmd *c, FILE *f)
 {
-	uint32_t hdr[6] = { 0xa1b2c3d4, 0x00040002, 0, 0, PCAP_SNAPLEN,
-			    (c->o.flags & K2_PKTGEN_L3) ? LINKTYPE_RAW : LINKTYPE_ETHERNET };
+	uint32_t link = (c->o.flags & K2_PKTGEN_L3) ? LINKTYPE_RAW : LINKTYPE_ETHERNET;
+	uint32_t hdr[6] = { 0xa1b2c3d4, 0x00040002, 0, 0, PCAP_SNAPLEN, link };
 	static uint8_t buf[PCAP_SNAPLEN];
 	struct k2_rng r;
 	int err = write_u32s(f, hdr, 6);

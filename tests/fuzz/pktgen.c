@@ -1,4 +1,4 @@
-/* tests/fuzz/pktgen.c: any spec or options bytes: k2_pkt_build and k2_pktgen stay inside the buffer. */
+/* tests/fuzz/pktgen.c: any spec or options bytes: the packet builder stays inside the buffer. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

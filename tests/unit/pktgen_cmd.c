@@ -103,7 +103,8 @@ Test(pktgen_cmd, l3_and_length_options, .init = make_dir)
 	long n;
 
 	snprintf(a, sizeof(a), "%s/l3.pcap", dir);
-	cr_assert_eq(run(a, "--l3", "--min-len=40", "--max-len=90", "--shapes=ipv4_udp,ipv6_tcp"), 0);
+	cr_assert_eq(run(a, "--l3", "--min-len=40", "--max-len=90", "--shapes=ipv4_udp,ipv6_tcp"),
+		     0);
 	n = slurp(a, &d);
 	cr_expect_eq(pcap_records(d, n, 101, 40, 90), 100, "raw IP link type, 100 by default");
 	cr_expect(d[24 + 16] >> 4 == 4 || d[24 + 16] >> 4 == 6, "starts at an IP version nibble");
