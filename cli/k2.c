@@ -11,6 +11,7 @@ struct k2_command {
 };
 
 static const struct k2_command commands[] = {
+	{ "pktgen", k2_cmd_pktgen, "write generated test packets to a pcap file" },
 	{ NULL, NULL, NULL },
 };
 
