@@ -1,4 +1,4 @@
-/* bpf/helper_model.c: what each helper does, by id: argument checks from the signature table, then the model. */
+/* bpf/helper_model.c: helper models by id: argument checks from the signatures, then models. */
 #include <stdio.h>
 #include <string.h>
 
@@ -105,7 +105,9 @@ static int h_map_lookup(struct hcall *c)
 		return map_in_map(c);
 	if (!plain_data_map(mi) && mi->def.type != BPF_MAP_TYPE_DEVMAP &&
 	    mi->def.type != BPF_MAP_TYPE_DEVMAP_HASH)
-		return k2_h_bad(c, "map_lookup_elem on a map type that does not allow it (or not modelled)");
+		return k2_h_bad(
+			c,
+			"map_lookup_elem on a map type that does not allow it (or not modelled)");
 	s = k2_ov_lookup(c->vm, c->m, (uint32_t)c->map, c->rd[1], &err);
 	if (err)
 		return K2_STOP_ERROR;
@@ -123,7 +125,8 @@ static int writable_map(struct hcall *c)
 	const struct k2_mapinfo *mi = k2_h_map(c);
 
 	if (!plain_data_map(mi) || mi->def.type == BPF_MAP_TYPE_HASH_OF_MAPS)
-		return k2_h_bad(c, "map update/delete on a map type that does not allow it from a program");
+		return k2_h_bad(
+			c, "map update/delete on a map type that does not allow it from a program");
 	if (mi->def.readonly || (mi->def.flags & BPF_F_RDONLY_PROG))
 		return k2_h_bad(c, "map update/delete on a map that is read-only to programs");
 	return 0;
@@ -190,8 +193,8 @@ static int h_probe_read(struct hcall *c)
 		return 0;
 	}
 	/* Faults: NULL page, a wrapping range, or the wrong half of the address space. */
-	if (src < 4096 || src + n < src || (!user && c->id != BPF_FUNC_probe_read && src >> 63 == 0) ||
-	    (user && src >> 63)) {
+	if (src < 4096 || src + n < src ||
+	    (!user && c->id != BPF_FUNC_probe_read && src >> 63 == 0) || (user && src >> 63)) {
 		memset(c->wr[0], 0, n);
 		c->ret = NEG(EFAULT);
 		return 0;
@@ -303,7 +306,8 @@ static int h_printk(struct hcall *c)
 			c->ret = NEG(EINVAL);
 			return k2_h_effect(c, c->rd[0], (uint32_t)n, NULL, 0);
 		}
-		len = conv_len(c, spec, *p, lmod, c->at[2 + argi] == K2_T_UNINIT ? 0 : c->a[2 + argi],
+		len = conv_len(c, spec, *p, lmod,
+			       c->at[2 + argi] == K2_T_UNINIT ? 0 : c->a[2 + argi],
 			       c->at[2 + argi]);
 		if (len == -2)
 			return K2_STOP_ERROR;
@@ -497,7 +501,9 @@ static int check_args(struct hcall *c)
 		case K2_ARG_MAP_VALUE:
 			if (c->map < 0)
 				return k2_h_bad(c, "map key/value without a map");
-			if (arg_mem(c, i, k == K2_ARG_MAP_KEY ? k2_h_map(c)->ksize : k2_h_map(c)->vsize, false))
+			if (arg_mem(c, i,
+				    k == K2_ARG_MAP_KEY ? k2_h_map(c)->ksize : k2_h_map(c)->vsize,
+				    false))
 				return K2_STOP_ERROR;
 			break;
 		default: /* MEM, MEM_OR_NULL, UNINIT_MEM; the size is the next argument */

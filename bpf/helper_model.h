@@ -1,4 +1,4 @@
-/* bpf/helper_model.h: what the helper models share: one call's checked arguments, effects, errors. */
+/* bpf/helper_model.h: what helper models share: a call's checked arguments, effects. */
 #ifndef K2_HELPER_MODEL_H
 #define K2_HELPER_MODEL_H
 
@@ -12,9 +12,9 @@ struct hcall {
 	uint32_t id;
 	uint64_t a[5];
 	uint8_t at[5];
-	int32_t map;               /* map of the MAP_PTR argument, -1 if none */
-	const uint8_t *rd[5];      /* checked readable memory arguments */
-	uint8_t *wr[5];            /* checked writable memory arguments */
+	int32_t map;	      /* map of the MAP_PTR argument, -1 if none */
+	const uint8_t *rd[5]; /* checked readable memory arguments */
+	uint8_t *wr[5];	      /* checked writable memory arguments */
 	uint64_t ret;
 	uint8_t ret_t;
 };
@@ -26,7 +26,7 @@ typedef int (*k2_model_fn)(struct hcall *c);
 #define TC_ACT_SHOT_ 2
 #define TC_ACT_REDIRECT_ 7
 #define ETH_HLEN_ 14
-#define NEG(e) ((uint64_t)(int64_t)-(e))
+#define NEG(e) ((uint64_t)(int64_t) - (e))
 
 uint64_t k2_h_ndet(struct hcall *c);
 /* Appends an effect with data p1[0, n1) then p2[0, n2). */

@@ -1,4 +1,4 @@
-/* bpf/helper_model_net.c: models of the packet helpers: XDP bounds, checksums, skb bytes, redirects, outputs. */
+/* bpf/helper_model_net.c: packet helpers: XDP bounds, checksums, skb bytes, outputs. */
 #include <string.h>
 
 #include "bpf/helper_model.h"
@@ -120,8 +120,8 @@ int k2_h_csum_diff(struct hcall *c)
 	uint32_t fs = (uint32_t)c->a[1], ts = (uint32_t)c->a[3], seed = (uint32_t)c->a[4];
 
 	if (fs && ts)
-		c->ret = from32to16(csum_sub(csum_partial(c->rd[2], ts, seed),
-					     csum_partial(c->rd[0], fs, 0)));
+		c->ret = from32to16(
+			csum_sub(csum_partial(c->rd[2], ts, seed), csum_partial(c->rd[0], fs, 0)));
 	else if (ts)
 		c->ret = from32to16(csum_partial(c->rd[2], ts, seed));
 	else if (fs)
@@ -185,7 +185,7 @@ int k2_h_l3_csum(struct hcall *c)
 		r = csum_fold(csum_add((uint32_t)to, ~(uint32_t)sum));
 		break;
 	case 2: { /* csum_replace2: 16-bit ones'-complement arithmetic on the raw field */
-		uint16_t o = (uint16_t)~(uint16_t)from, n = (uint16_t)to, t = (uint16_t)~sum;
+		uint16_t o = (uint16_t) ~(uint16_t)from, n = (uint16_t)to, t = (uint16_t)~sum;
 
 		t = (uint16_t)(t + o);
 		t = (uint16_t)(t + (t < o));
@@ -280,11 +280,11 @@ int k2_h_fib_lookup(struct hcall *c)
 	if (c->ret != 0)
 		return 0;
 	v = k2_h_ndet(c);
-	memcpy(p + 8, &v, 4);   /* ifindex */
+	memcpy(p + 8, &v, 4); /* ifindex */
 	v = k2_h_ndet(c);
-	memcpy(p + 52, &v, 6);  /* smac */
+	memcpy(p + 52, &v, 6); /* smac */
 	v = k2_h_ndet(c);
-	memcpy(p + 58, &v, 6);  /* dmac */
+	memcpy(p + 58, &v, 6); /* dmac */
 	return 0;
 }
 
@@ -341,4 +341,3 @@ int k2_h_ringbuf_output(struct hcall *c)
 	c->ret = 0;
 	return k2_h_effect(c, c->rd[1], (uint32_t)n, NULL, 0);
 }
-

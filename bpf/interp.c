@@ -31,7 +31,8 @@ static int alu_slow(struct k2_machine *m, const struct k2_dinsn *d)
 
 	if (((oi->flags & K2_F_RD_DST) && td == K2_T_UNINIT) || ts == K2_T_UNINIT)
 		return k2_fail(m, K2_RUN_EUNINIT, "read of an uninitialised register");
-	if (oi->width != 64 || (oi->aluop != BPF_ADD && oi->aluop != BPF_SUB) || oi->kind != K2_KIND_ALU)
+	if (oi->width != 64 || (oi->aluop != BPF_ADD && oi->aluop != BPF_SUB) ||
+	    oi->kind != K2_KIND_ALU)
 		return k2_fail(m, K2_RUN_EPTR, "pointer arithmetic other than 64-bit add/sub");
 	if (td == K2_T_MAP || ts == K2_T_MAP || td == K2_T_PKT_END || ts == K2_T_PKT_END) {
 		if (!(oi->aluop == BPF_SUB && td != K2_T_SCALAR && ts != K2_T_SCALAR))
@@ -94,7 +95,8 @@ static int jmp_slow(struct k2_machine *m, const struct k2_dinsn *d)
 		return k2_fail(m, K2_RUN_EPTR, "32-bit compare of a pointer") + 2;
 	if (td != K2_T_SCALAR && ts != K2_T_SCALAR) {
 		if (!same_object(td, a, ts, b))
-			return k2_fail(m, K2_RUN_EPTR, "compare of pointers to different objects") + 2;
+			return k2_fail(m, K2_RUN_EPTR, "compare of pointers to different objects") +
+			       2;
 	} else if ((td == K2_T_SCALAR ? a : b) != 0 || oi->aluop == BPF_JSET) {
 		return k2_fail(m, K2_RUN_EPTR, "compare of a pointer with a non-zero scalar") + 2;
 	}
@@ -238,7 +240,8 @@ static int lddw_value(struct k2_vm *vm, struct k2_machine *m, const struct k2_di
 	int32_t s = k2_ov_lookup(vm, m, d->aux, (const uint8_t *)&zero, &err);
 
 	if (s < 0)
-		return err ? K2_STOP_ERROR : k2_fail(m, K2_RUN_EINSN, "map value load of an empty map");
+		return err ? K2_STOP_ERROR
+			   : k2_fail(m, K2_RUN_EINSN, "map value load of an empty map");
 	m->r[d->dst] = K2_ADDR(K2_RGN_MAPVAL, (uint32_t)s, 0) + (uint64_t)(int64_t)off;
 	m->t[d->dst] = K2_T_MAP_VALUE;
 	return 0;
@@ -306,13 +309,16 @@ int k2_exec(struct k2_vm *vm, struct k2_machine *m, const struct k2_dinsn *code,
 
 	/* ---- ALU: fast path for initialised scalars, else alu_slow ------------------------- */
 #define ALU64_K(op, expr) L_##op: if (unlikely(t[d->dst])) { goto alu_slow; } \
-	{ uint64_t a = r[d->dst], b = (uint64_t)(int64_t)d->imm; (void)a; (void)b; r[d->dst] = (expr); } NEXT();
+	{ uint64_t a = r[d->dst], b = (uint64_t)(int64_t)d->imm; (void)a; (void)b; \
+	  r[d->dst] = (expr); } NEXT();
 #define ALU64_X(op, expr) L_##op: if (unlikely(t[d->dst] | t[d->src])) { goto alu_slow; } \
 	{ uint64_t a = r[d->dst], b = r[d->src]; (void)a; (void)b; r[d->dst] = (expr); } NEXT();
 #define ALU32_K(op, expr) L_##op: if (unlikely(t[d->dst])) { goto alu_slow; } \
-	{ uint32_t a = (uint32_t)r[d->dst], b = (uint32_t)d->imm; (void)a; (void)b; r[d->dst] = (uint32_t)(expr); } NEXT();
+	{ uint32_t a = (uint32_t)r[d->dst], b = (uint32_t)d->imm; (void)a; (void)b; \
+	  r[d->dst] = (uint32_t)(expr); } NEXT();
 #define ALU32_X(op, expr) L_##op: if (unlikely(t[d->dst] | t[d->src])) { goto alu_slow; } \
-	{ uint32_t a = (uint32_t)r[d->dst], b = (uint32_t)r[d->src]; (void)a; (void)b; r[d->dst] = (uint32_t)(expr); } NEXT();
+	{ uint32_t a = (uint32_t)r[d->dst], b = (uint32_t)r[d->src]; (void)a; (void)b; \
+	  r[d->dst] = (uint32_t)(expr); } NEXT();
 #define ALU_BOTH(n64, n32, expr) ALU64_K(n64##_K, expr) ALU64_X(n64##_X, expr) \
 	ALU32_K(n32##_K, expr) ALU32_X(n32##_X, expr)
 
@@ -335,10 +341,14 @@ int k2_exec(struct k2_vm *vm, struct k2_machine *m, const struct k2_dinsn *code,
 	ALU32_K(ARSH32_K, (uint32_t)((int32_t)a >> (b & 31)))
 	ALU32_X(ARSH32_X, (uint32_t)((int32_t)a >> (b & 31)))
 	/* Signed: x / 0 = 0, x % 0 = x, x / -1 = -x (INT_MIN / -1 = INT_MIN), x % -1 = 0. */
-#define SDIV64(a, b) ((b) == 0 ? 0 : (int64_t)(b) == -1 ? -(a) : (uint64_t)((int64_t)(a) / (int64_t)(b)))
-#define SMOD64(a, b) ((b) == 0 ? (a) : (int64_t)(b) == -1 ? 0 : (uint64_t)((int64_t)(a) % (int64_t)(b)))
-#define SDIV32(a, b) ((b) == 0 ? 0 : (int32_t)(b) == -1 ? -(a) : (uint32_t)((int32_t)(a) / (int32_t)(b)))
-#define SMOD32(a, b) ((b) == 0 ? (a) : (int32_t)(b) == -1 ? 0 : (uint32_t)((int32_t)(a) % (int32_t)(b)))
+#define SDIV64(a, b) ((b) == 0 ? 0 : (int64_t)(b) == -1 ? -(a) : \
+		      (uint64_t)((int64_t)(a) / (int64_t)(b)))
+#define SMOD64(a, b) ((b) == 0 ? (a) : (int64_t)(b) == -1 ? 0 : \
+		      (uint64_t)((int64_t)(a) % (int64_t)(b)))
+#define SDIV32(a, b) ((b) == 0 ? 0 : (int32_t)(b) == -1 ? -(a) : \
+		      (uint32_t)((int32_t)(a) / (int32_t)(b)))
+#define SMOD32(a, b) ((b) == 0 ? (a) : (int32_t)(b) == -1 ? 0 : \
+		      (uint32_t)((int32_t)(a) % (int32_t)(b)))
 	ALU64_K(SDIV64_K, SDIV64(a, b)) ALU64_X(SDIV64_X, SDIV64(a, b))
 	ALU64_K(SMOD64_K, SMOD64(a, b)) ALU64_X(SMOD64_X, SMOD64(a, b))
 	ALU32_K(SDIV32_K, SDIV32(a, b)) ALU32_X(SDIV32_X, SDIV32(a, b))
@@ -384,7 +394,8 @@ alu_slow:
 
 	/* ---- jumps ------------------------------------------------------------------------ */
 #define JK(op, w, expr) L_##op: if (unlikely(t[d->dst])) { goto jmp_slow; } \
-	{ uint64_t a = r[d->dst], b = (uint64_t)(int64_t)d->imm; if (expr) { JUMP_TO(d->tgt); } } NEXT();
+	{ uint64_t a = r[d->dst], b = (uint64_t)(int64_t)d->imm; \
+	  if (expr) { JUMP_TO(d->tgt); } } NEXT();
 #define JX(op, w, expr) L_##op: if (unlikely(t[d->dst] | t[d->src])) { goto jmp_slow; } \
 	{ uint64_t a = r[d->dst], b = r[d->src]; if (expr) { JUMP_TO(d->tgt); } } NEXT();
 #define J64(n, expr) JK(n##64_K, 64, expr) JX(n##64_X, 64, expr)
@@ -467,7 +478,8 @@ L_EXIT:
 	ST(STB, 1) ST(STH, 2) ST(STW, 4) ST(STDW, 8)
 #define STX(op, size) L_##op: \
 	if (likely(t[d->src] == K2_T_SCALAR && \
-		   store_fast(m, t[d->dst], r[d->dst] + (uint64_t)(int64_t)d->off, size, r[d->src]))) \
+		   store_fast(m, t[d->dst], r[d->dst] + (uint64_t)(int64_t)d->off, size, \
+			      r[d->src]))) \
 		{ NEXT(); } \
 	m->pc = pc; \
 	if (k2_mem_store(vm, m, t[d->dst], r[d->dst], d->off, size, r[d->src], t[d->src])) \
@@ -504,10 +516,12 @@ L_LDDW_FUNC:
 #define LDA(op, size, kexpr) m->pc = pc; \
 	rc = k2_ld_abs(vm, m, (kexpr), size); \
 	if (rc == K2_STOP_ERROR) { STOP(K2_STOP_ERROR); } \
-	if (rc == 2) { if (wexit) { *wexit = K2_WEXIT_RETURN; STOP(K2_STOP_WEXIT); } STOP(K2_STOP_EXIT); } \
+	if (rc == 2) { if (wexit) { *wexit = K2_WEXIT_RETURN; STOP(K2_STOP_WEXIT); } \
+		       STOP(K2_STOP_EXIT); } \
 	NEXT();
 #define LDI(op, size) L_##op: if (unlikely(t[d->src])) { \
-	FAIL(t[d->src] == K2_T_UNINIT ? K2_RUN_EUNINIT : K2_RUN_EPTR, "LD_IND offset is not a scalar"); } \
+	FAIL(t[d->src] == K2_T_UNINIT ? K2_RUN_EUNINIT : K2_RUN_EPTR, \
+	     "LD_IND offset is not a scalar"); } \
 	LDA(op, size, (int32_t)(uint32_t)(r[d->src] + (uint64_t)(int64_t)d->imm))
 	L_LDABSB: LDA(LDABSB, 1, d->imm)
 	L_LDABSH: LDA(LDABSH, 2, d->imm)

@@ -51,8 +51,9 @@ enum k2_region {
 };
 
 #define K2_ADDR_TOP 0xffff000000000000ULL
-#define K2_ADDR(rgn, idx, off) \
-	(K2_ADDR_TOP | ((uint64_t)(rgn) << 44) | ((uint64_t)(idx) << 32) | (uint64_t)(uint32_t)(off))
+#define K2_ADDR(rgn, idx, off)                                                 \
+	(K2_ADDR_TOP | ((uint64_t)(rgn) << 44) | ((uint64_t)(idx) << 32) |     \
+	 (uint64_t)(uint32_t)(off))
 #define K2_ADDR_RGN(a) ((unsigned)(((a) >> 44) & 0xf))
 #define K2_ADDR_IDX(a) ((uint32_t)(((a) >> 32) & 0xfff))
 #define K2_ADDR_OFF(a) ((uint32_t)(a))
@@ -158,7 +159,7 @@ struct k2_effect {
 	uint32_t helper;    /* helper id (bpf_func_id) */
 	uint32_t insn;      /* instruction index of the call */
 	uint64_t args[5];   /* scalar arguments (pointers are replaced by their data below) */
-	uint32_t data_off;  /* copied bytes (perf/ringbuf output, printk format), in the run's data */
+	uint32_t data_off;  /* copied bytes (perf/ringbuf data, printk format) in effect_data */
 	uint32_t data_len;
 	int64_t ret;        /* what the helper returned */
 };

@@ -1,4 +1,4 @@
-/* bpf/mem.c: memory behind synthetic addresses: region checks, stack initialisation, spills, atomics. */
+/* bpf/mem.c: memory behind synthetic addresses: region checks, stack init, spills, atomics. */
 #include <string.h>
 
 #include "bpf/vm_internal.h"
@@ -48,13 +48,15 @@ uint8_t *k2_mem_resolve(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint6
 			return fail_null(m, K2_RUN_EMEM, "map value access out of bounds");
 		if (write) {
 			if (m->slots[idx].ro)
-				return fail_null(m, K2_RUN_EMEM, "write into a read-only map value");
+				return fail_null(m, K2_RUN_EMEM,
+						 "write into a read-only map value");
 			if (m->slots[idx].state == K2_SLOT_PRESENT)
 				m->changed[m->slots[idx].map] = 1;
 		}
 		return k2_slot_val(m, idx) + off;
 	case K2_T_UNINIT:
-		return fail_null(m, K2_RUN_EUNINIT, "memory access through an uninitialised register");
+		return fail_null(m, K2_RUN_EUNINIT,
+				 "memory access through an uninitialised register");
 	case K2_T_SCALAR:
 		return fail_null(m, K2_RUN_EMEM, "memory access through a scalar (or NULL)");
 	case K2_T_PKT_END:
@@ -65,13 +67,14 @@ uint8_t *k2_mem_resolve(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint6
 	}
 }
 
-int k2_wlog_add(struct k2_machine *m, uint64_t addr, uint8_t *host, uint8_t *init,
-		uint8_t *spill, uint32_t size)
+int k2_wlog_add(struct k2_machine *m, uint64_t addr, uint8_t *host, uint8_t *init, uint8_t *spill,
+		uint32_t size)
 {
 	struct k2_wlog_ent *e;
 
 	if (m->log->n >= K2_WLOG_MAX)
-		return k2_fail(m, K2_RUN_ECAP, "window run made more stores than the write log holds");
+		return k2_fail(m, K2_RUN_ECAP,
+			       "window run made more stores than the write log holds");
 	e = &m->log->e[m->log->n++];
 	e->addr = addr;
 	e->host = host;
@@ -217,7 +220,8 @@ int k2_mem_atomic(struct k2_vm *vm, struct k2_machine *m, const struct k2_dinsn 
 
 	if (t != K2_T_STACK && t != K2_T_MAP_VALUE) {
 		if (t == K2_T_UNINIT)
-			return k2_fail(m, K2_RUN_EUNINIT, "atomic through an uninitialised register");
+			return k2_fail(m, K2_RUN_EUNINIT,
+				       "atomic through an uninitialised register");
 		return k2_fail(m, K2_RUN_EMEM, "atomic operation outside the stack and map values");
 	}
 	if (m->t[d->src] != K2_T_SCALAR)
@@ -250,8 +254,9 @@ static uint8_t *helper_mem(struct k2_vm *vm, struct k2_machine *m, uint8_t t, ui
 	uint32_t nsp;
 
 	if (t != K2_T_STACK && t != K2_T_PKT && t != K2_T_PKT_META && t != K2_T_MAP_VALUE)
-		return fail_null(m, t == K2_T_UNINIT ? K2_RUN_EUNINIT : K2_RUN_EHELPER,
-				 "helper memory argument is not a stack, packet or map value pointer");
+		return fail_null(
+			m, t == K2_T_UNINIT ? K2_RUN_EUNINIT : K2_RUN_EHELPER,
+			"helper memory argument is not a stack, packet or map value pointer");
 	if (len > K2_PKT_BUF)
 		return fail_null(m, K2_RUN_EHELPER, "helper memory argument too large");
 	host = k2_mem_resolve(vm, m, t, addr, (uint32_t)len, write, &init);
@@ -271,8 +276,8 @@ static uint8_t *helper_mem(struct k2_vm *vm, struct k2_machine *m, uint8_t t, ui
 	return host;
 }
 
-const uint8_t *k2_mem_helper_read(struct k2_vm *vm, struct k2_machine *m, uint8_t t,
-				  uint64_t addr, uint64_t len)
+const uint8_t *k2_mem_helper_read(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t addr,
+				  uint64_t len)
 {
 	return helper_mem(vm, m, t, addr, len, false);
 }

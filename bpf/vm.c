@@ -1,4 +1,4 @@
-/* bpf/vm.c: making an interpreter for a program: decoding, preallocation, whole-program runs, snapshots. */
+/* bpf/vm.c: an interpreter for a program: decoding, preallocation, runs, snapshots. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,8 +27,8 @@ static int32_t map_of_fd(const struct k2_vm *vm, int32_t fd)
 }
 
 /* Resolves a map reference of an ld_imm64 to a map index (aux). */
-static int decode_map(const struct k2_vm *vm, const struct bpf_insn *in, enum k2_op op,
-		      uint32_t i, struct k2_dinsn *d, struct k2_err *e)
+static int decode_map(const struct k2_vm *vm, const struct bpf_insn *in, enum k2_op op, uint32_t i,
+		      struct k2_dinsn *d, struct k2_err *e)
 {
 	bool fd = op == K2_OP_LDDW_MAP_FD || op == K2_OP_LDDW_MAP_VALUE;
 	bool val = op == K2_OP_LDDW_MAP_VALUE || op == K2_OP_LDDW_MAP_IDX_VALUE;
@@ -40,8 +40,10 @@ static int decode_map(const struct k2_vm *vm, const struct bpf_insn *in, enum k2
 				  in->imm, vm->n_maps);
 	mi = &vm->maps[m];
 	if (val && (mi->def.type != BPF_MAP_TYPE_ARRAY || (uint32_t)in[1].imm >= mi->vsize))
-		return k2_err_set(e, -EINVAL, "insn %u: direct value access needs an array map "
-				  "and an offset below its value size", i);
+		return k2_err_set(e, -EINVAL,
+				  "insn %u: direct value access needs an array map "
+				  "and an offset below its value size",
+				  i);
 	d->aux = (uint16_t)m;
 	return 0;
 }
@@ -67,8 +69,8 @@ static int check_window_insn(const struct bpf_insn *in, enum k2_op op, uint32_t 
 		    (in->imm < 0 || in->imm >= oi->width))
 			return k2_err_set(e, -EINVAL, "insn %u: invalid shift %d", i, in->imm);
 	}
-	if (oi->kind == K2_KIND_LDDW && (i + 1 >= n || in[1].code || in[1].dst_reg ||
-					 in[1].src_reg || in[1].off))
+	if (oi->kind == K2_KIND_LDDW &&
+	    (i + 1 >= n || in[1].code || in[1].dst_reg || in[1].src_reg || in[1].off))
 		return k2_err_set(e, -EINVAL, "insn %u: invalid ld_imm64", i);
 	return 0;
 }
@@ -90,7 +92,8 @@ int k2_decode(const struct k2_vm *vm, const struct bpf_insn *in, uint32_t n, str
 
 		memset(d, 0, sizeof(*d));
 		if (op == K2_OP_INVALID)
-			return k2_err_set(e, -EINVAL, "insn %u: invalid opcode 0x%02x", i, in[i].code);
+			return k2_err_set(e, -EINVAL, "insn %u: invalid opcode 0x%02x", i,
+					  in[i].code);
 		if (oi->isa > vm->max_isa)
 			return k2_err_set(e, -EOPNOTSUPP, "insn %u: %s needs ISA v%u", i, oi->name,
 					  oi->isa);
@@ -128,7 +131,8 @@ int k2_decode(const struct k2_vm *vm, const struct bpf_insn *in, uint32_t n, str
 			continue;
 		if (d->tgt >= 0 && (uint32_t)d->tgt < n) {
 			if (out[d->tgt].op == K2_XOP_HALF)
-				return k2_err_set(e, -EINVAL, "insn %u: jump into the middle of ld_imm64", i);
+				return k2_err_set(e, -EINVAL,
+						  "insn %u: jump into the middle of ld_imm64", i);
 			continue;
 		}
 		for (s = 0; s < stubs; s++)
@@ -385,8 +389,8 @@ int k2_vm_run(struct k2_vm *vm, const struct k2_input *in, struct k2_result *res
 	return 0;
 }
 
-int k2_vm_snapshot(struct k2_vm *vm, const struct k2_input *in, uint32_t pc,
-		   struct k2_wstate *st, struct k2_result *res)
+int k2_vm_snapshot(struct k2_vm *vm, const struct k2_input *in, uint32_t pc, struct k2_wstate *st,
+		   struct k2_result *res)
 {
 	struct k2_result tmp;
 	uint8_t op;

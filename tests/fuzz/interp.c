@@ -1,5 +1,5 @@
-/* tests/fuzz/interp.c: libFuzzer target: any program that passes the structural check runs, on any input and
- * as a window on its entry state, without crashing, and window runs leave their state unchanged. */
+/* tests/fuzz/interp.c: libFuzzer target: checked programs run on any input without crashing. */
+/* Also as a window on their entry state; window runs must leave their state unchanged. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +14,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint32_t types[] = { BPF_PROG_TYPE_XDP, BPF_PROG_TYPE_SCHED_CLS,
 					  BPF_PROG_TYPE_SOCKET_FILTER, BPF_PROG_TYPE_KPROBE };
 	static const struct k2_map maps[2] = {
-		{ .name = "a", .type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 16,
-		  .max_entries = 4, .inner = -1 },
-		{ .name = "h", .type = BPF_MAP_TYPE_HASH, .key_size = 4, .value_size = 8,
-		  .max_entries = 4, .inner = -1 },
+		{ .name = "a",
+		  .type = BPF_MAP_TYPE_ARRAY,
+		  .key_size = 4,
+		  .value_size = 16,
+		  .max_entries = 4,
+		  .inner = -1 },
+		{ .name = "h",
+		  .type = BPF_MAP_TYPE_HASH,
+		  .key_size = 4,
+		  .value_size = 8,
+		  .max_entries = 4,
+		  .inner = -1 },
 	};
 	struct k2_vm_opts o = { .sz = sizeof(o), .max_steps = 4096 };
 	struct bpf_insn insns[64];

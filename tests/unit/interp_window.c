@@ -1,21 +1,20 @@
-/* tests/unit/interp_window.c: window mode: snapshots, hand-made states, window runs and distances. */
+/* tests/unit/interp_window.c: window mode: snapshots, hand-made states, runs, distances. */
 #include "tests/unit/interp_util.h"
 
-static const char *xdp_prog =
-	"r2 = *(u32 *)(r1 + 0)\n"
-	"r3 = *(u32 *)(r1 + 4)\n"
-	"r4 = r2\n"
-	"r4 += 14\n"
-	"if r4 > r3 goto out\n"
-	"r5 = *(u8 *)(r2 + 0)\n"      /* window [5, 9) */
-	"r5 += 1\n"
-	"*(u8 *)(r2 + 0) = r5\n"
-	"*(u64 *)(r10 - 8) = r5\n"
-	"r0 = 2\n"
-	"exit\n"
-	"out:\n"
-	"r0 = 1\n"
-	"exit\n";
+static const char *xdp_prog = "r2 = *(u32 *)(r1 + 0)\n"
+			      "r3 = *(u32 *)(r1 + 4)\n"
+			      "r4 = r2\n"
+			      "r4 += 14\n"
+			      "if r4 > r3 goto out\n"
+			      "r5 = *(u8 *)(r2 + 0)\n" /* window [5, 9) */
+			      "r5 += 1\n"
+			      "*(u8 *)(r2 + 0) = r5\n"
+			      "*(u64 *)(r10 - 8) = r5\n"
+			      "r0 = 2\n"
+			      "exit\n"
+			      "out:\n"
+			      "r0 = 1\n"
+			      "exit\n";
 
 static struct k2_input *input_of(uint8_t first)
 {
@@ -75,7 +74,8 @@ Test(interp_window, distance_counts_bits_and_errors)
 	struct k2_err e = { 0 };
 	uint32_t n;
 	struct bpf_insn *c1 = insns_of("r5 = *(u8 *)(r2 + 0)\nr5 += 3\n*(u8 *)(r2 + 0) = r5\n"
-				       "*(u64 *)(r10 - 8) = r5\n", &n);
+				       "*(u64 *)(r10 - 8) = r5\n",
+				       &n);
 	struct bpf_insn *c2 = insns_of("r5 = r7\n", &n);
 	bool err;
 
@@ -139,8 +139,12 @@ Test(interp_window, exits_are_numbered_past_the_end)
 
 Test(interp_window, hand_made_state_with_stack_and_map_value)
 {
-	struct k2_map m = { .name = "m", .type = BPF_MAP_TYPE_ARRAY, .key_size = 4,
-			    .value_size = 8, .max_entries = 2, .inner = -1 };
+	struct k2_map m = { .name = "m",
+			    .type = BPF_MAP_TYPE_ARRAY,
+			    .key_size = 4,
+			    .value_size = 8,
+			    .max_entries = 2,
+			    .inner = -1 };
 	struct k2_prog p = prog_of(BPF_PROG_TYPE_XDP, "r0 = 0\nexit\n", &m, 1);
 	struct k2_vm *vm = vm_of(&p);
 	struct k2_input *in = input_of(0);
@@ -152,7 +156,8 @@ Test(interp_window, hand_made_state_with_stack_and_map_value)
 	uint32_t n, key = 1;
 	uint64_t val = 40, addr, stk = 2;
 	struct bpf_insn *c = insns_of("r1 = *(u64 *)(r10 - 8)\nr2 = *(u64 *)(r6 + 0)\n"
-				      "r2 += r1\n*(u64 *)(r6 + 0) = r2\nr0 = r2\nexit\n", &n);
+				      "r2 += r1\n*(u64 *)(r6 + 0) = r2\nr0 = r2\nexit\n",
+				      &n);
 
 	cr_assert_eq(k2_mapstate_new(&m, 1, 1, &ms, &e), 0, "%s", e.msg);
 	in->maps = ms;
