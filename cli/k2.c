@@ -12,6 +12,8 @@ struct k2_command {
 
 static const struct k2_command commands[] = {
 	{ "analyze", k2_cmd_analyze, "types, liveness and search windows of an object's programs" },
+	{ "run", k2_cmd_run, "run a program on one packet in the interpreter" },
+	{ "pktgen", k2_cmd_pktgen, "write generated test packets to a pcap file" },
 	{ NULL, NULL, NULL },
 };
 

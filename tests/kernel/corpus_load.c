@@ -47,7 +47,8 @@ Test(corpus_load, every_object_loads)
 			continue;
 		err = bpf_object__load(obj);
 		cr_expect_eq(err, 0, "%s: the verifier refused it: %s", path, strerror(-err));
-		bpf_object__for_each_program(p, obj) {
+		bpf_object__for_each_program(p, obj)
+		{
 			cr_expect(err || bpf_program__fd(p) >= 0, "%s: %s", path,
 				  bpf_program__name(p));
 			progs++;
@@ -165,8 +166,8 @@ static void legacy_load(const char *name, const char *sec, struct legacy *L)
 		if (L->prog_fd < 0) {
 			/* Load again with the log on, to say why. */
 			po.log_level = 1;
-			L->prog_fd = bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, "tp_syscall_cnt", "GPL",
-						   insns, n_insns, &po);
+			L->prog_fd = bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, "tp_syscall_cnt",
+						   "GPL", insns, n_insns, &po);
 		}
 		cr_assert_geq(L->prog_fd, 0, "%s: the verifier refused it: %s\n%s", path,
 			      strerror(errno), log);
@@ -210,8 +211,8 @@ static uint64_t tracepoint_id(const char *category, const char *event)
 	if (access(path, R_OK)) {
 		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 		    mount("tracefs", dir, "tracefs", 0, NULL))
-			cr_skip_test("cannot mount tracefs on %s (%s): skipping the attach",
-				     dir, strerror(errno));
+			cr_skip_test("cannot mount tracefs on %s (%s): skipping the attach", dir,
+				     strerror(errno));
 	}
 	fd = open(path, O_RDONLY);
 	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
@@ -233,8 +234,10 @@ struct tp_link {
 static void tracepoint_attach(int prog_fd, const char *category, const char *event, pid_t pid,
 			      struct tp_link *l)
 {
-	struct perf_event_attr attr = { .type = PERF_TYPE_TRACEPOINT, .size = sizeof(attr),
-					.sample_period = 1, .wakeup_events = 1 };
+	struct perf_event_attr attr = { .type = PERF_TYPE_TRACEPOINT,
+					.size = sizeof(attr),
+					.sample_period = 1,
+					.wakeup_events = 1 };
 
 	attr.config = tracepoint_id(category, event);
 	l->fd = (int)syscall(__NR_perf_event_open, &attr, pid, pid >= 0 ? -1 : 0, -1,
@@ -324,7 +327,8 @@ Test(corpus_load, xdp_exception_tracepoint_counts_and_reports)
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_ABORTED },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9),
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(9),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct bpf_object *obj = corpus_load("tp_xdp_exception");
 	struct bpf_prog_info info = { 0 };

@@ -33,10 +33,10 @@ Test(corpus_skb, tcp_ports_filter_with_ld_abs)
 		uint8_t dst_first;
 		int accept;
 	} cases[] = {
-		{ K2_PKT_IPV4_TCP, 443, 0, 0, 10, 1 },  { K2_PKT_IPV4_TCP, 22, 0, 0, 10, 1 },
+		{ K2_PKT_IPV4_TCP, 443, 0, 0, 10, 1 },	{ K2_PKT_IPV4_TCP, 22, 0, 0, 10, 1 },
 		{ K2_PKT_IPV4_TCP, 8443, 8, 0, 10, 1 }, /* IP options: the port moves */
 		{ K2_PKT_IPV4_TCP, 8081, 0, 0, 10, 0 }, { K2_PKT_IPV4_UDP, 443, 0, 0, 10, 0 },
-		{ K2_PKT_IPV4_TCP, 80, 0, 0, 127, 0 },  /* loopback destination */
+		{ K2_PKT_IPV4_TCP, 80, 0, 0, 127, 0 },	/* loopback destination */
 		{ K2_PKT_IPV4_TCP, 80, 0, 185, 10, 0 }, /* a later fragment */
 		{ K2_PKT_IPV6_TCP, 443, 0, 0, 10, 0 },
 	};
@@ -134,7 +134,8 @@ Test(corpus_skb, tc_dscp_mark_classifies_by_port)
 {
 	struct bpf_object *obj = corpus_load("tc_dscp_mark");
 	int fd = corpus_prog_fd(obj), classes = corpus_map_fd(obj, "classes");
-	struct class_key https = { IPPROTO_TCP, 0, htons(443) }, dns = { IPPROTO_UDP, 0, htons(53) };
+	struct class_key https = { IPPROTO_TCP, 0, htons(443) },
+			 dns = { IPPROTO_UDP, 0, htons(53) };
 	struct class_val ef = { 46, { 0 }, 6, 0x10 }, keep = { 0xff, { 0 }, 2, 0x20 };
 	struct k2_pkt_spec s;
 	struct k2_pkt_info in;

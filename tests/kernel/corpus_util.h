@@ -81,7 +81,8 @@ static inline int corpus_global_fd(struct bpf_object *obj, const char *suffix)
 {
 	struct bpf_map *m;
 
-	bpf_object__for_each_map(m, obj) {
+	bpf_object__for_each_map(m, obj)
+	{
 		const char *n = bpf_map__name(m);
 		size_t ln = strlen(n), ls = strlen(suffix);
 
@@ -94,9 +95,9 @@ static inline int corpus_global_fd(struct bpf_object *obj, const char *suffix)
 
 struct corpus_run {
 	uint32_t retval;
-	uint32_t len;           /* bytes of data_out */
+	uint32_t len; /* bytes of data_out */
 	uint8_t out[4096];
-	struct __sk_buff skb;   /* ctx_out for skb programs */
+	struct __sk_buff skb; /* ctx_out for skb programs */
 };
 
 /* One BPF_PROG_TEST_RUN of a packet; skb programs also get and return a __sk_buff. */
@@ -104,8 +105,8 @@ static inline void corpus_run(int prog_fd, const void *pkt, uint32_t len, int sk
 			      struct corpus_run *r)
 {
 	struct __sk_buff ctx_in = { 0 };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len,
-		    .data_out = r->out, .data_size_out = sizeof(r->out), .repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len, .data_out = r->out,
+		    .data_size_out = sizeof(r->out), .repeat = 1);
 	int err;
 
 	memset(r, 0, sizeof(*r));

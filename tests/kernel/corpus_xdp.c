@@ -1,4 +1,4 @@
-/* tests/kernel/corpus_xdp.c: the corpus's XDP programs under BPF_PROG_TEST_RUN: verdicts, rewrites, maps. */
+/* tests/kernel/corpus_xdp.c: corpus XDP programs under BPF_PROG_TEST_RUN: verdicts, bytes, maps. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
