@@ -120,4 +120,28 @@ int k2_object_write(const struct k2_object *obj, const char *path, struct k2_err
 /* The same into a malloc'd buffer (*buf, *len): fuzzing, tests, shipping an object over MPI. */
 int k2_object_write_mem(const struct k2_object *obj, void **buf, size_t *len, struct k2_err *e);
 
+/* A program for k2_object_build: the k2 form, as k2_prog holds it. */
+struct k2_build_prog {
+	const char *name;             /* the entry function's symbol */
+	const char *sec;              /* ELF section; its name gives the type, as when reading */
+	const struct bpf_insn *insns; /* the main function, then its subprograms */
+	uint32_t n_insns;
+	uint32_t n_subs;              /* subprograms: names, and where each starts in insns */
+	const char *const *sub_names; /* (increasing; sub_at[0] is the main function's length) */
+	const uint32_t *sub_at;
+};
+
+/*
+ * A new object image: `progs` with `maps` (MAP_IDX imm i is maps[i]; an internal map becomes
+ * the data section it is named after, .rodata* / .data* / .bss*, with its initial bytes; a
+ * template is only an inner-map definition). BTF-defined maps with their BTF, subprograms in
+ * .text as static functions (shared by name; the same name must be the same code), BTF
+ * func_info, license (NULL: "GPL") and version. libbpf loads the result and
+ * k2_object_open_mem() reads back the same programs, maps renumbered in the reader's order
+ * (BTF maps, data sections, templates; the order given if it already is). *buf is malloc'd.
+ */
+int k2_object_build(const struct k2_map *maps, uint32_t n_maps, const struct k2_build_prog *progs,
+		    uint32_t n_progs, const char *license, uint32_t kern_version, void **buf,
+		    size_t *len, struct k2_err *e);
+
 #endif

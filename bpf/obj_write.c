@@ -1,12 +1,9 @@
 /* bpf/obj_write.c: a drop-in object: changed sections rebuilt, symbols, relocations and BTF.ext moved. */
-#define _GNU_SOURCE
 #include "bpf/obj_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 struct wstate {
 	const struct k2_object *obj;
@@ -267,36 +264,13 @@ int k2_object_write(const struct k2_object *obj, const char *path, struct k2_err
 int k2_object_write_mem(const struct k2_object *obj, void **buf, size_t *len, struct k2_err *e)
 {
 	struct wstate st = { .obj = obj, .elf = obj ? obj->elf : NULL };
-	int fd, err;
-	off_t n;
+	int err;
 
 	if (!obj || !buf || !len)
 		return k2_err_set(e, -EINVAL, "k2_object_write_mem: bad arguments");
-	*buf = NULL;
-	*len = 0;
-	fd = memfd_create("k2obj", MFD_CLOEXEC);
-	if (fd < 0)
-		return k2_err_set(e, -errno, "memfd_create: %s", strerror(errno));
 	err = build(&st, e);
 	if (!err)
-		err = k2_elf_write_fd(st.elf, st.ws, fd, e);
+		err = k2_elf_write_mem(st.elf, st.ws, buf, len, e);
 	release(&st);
-	n = err ? -1 : lseek(fd, 0, SEEK_END);
-	if (!err && n < 0)
-		err = k2_err_set(e, -errno, "memfd: %s", strerror(errno));
-	if (!err) {
-		*buf = malloc(n ? (size_t)n : 1);
-		if (!*buf)
-			err = k2_err_set(e, -ENOMEM, "out of memory");
-		else if (pread(fd, *buf, (size_t)n, 0) != n)
-			err = k2_err_set(e, -EIO, "memfd: short read");
-		if (err) {
-			free(*buf);
-			*buf = NULL;
-		}
-	}
-	if (!err)
-		*len = (size_t)n;
-	close(fd);
 	return err;
 }
