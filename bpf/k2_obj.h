@@ -93,6 +93,8 @@ const char *k2_map_type_name(uint32_t type);
 /* The inverse of k2_map_type_name (also "BPF_MAP_TYPE_HASH"); 0 if unknown. */
 uint32_t k2_map_type_by_name(const char *name);
 uint32_t k2_prog_type_by_name(const char *name);
+/* A section name libbpf gives that type without an attach target ("tc" for sched_cls), or NULL. */
+const char *k2_prog_type_section(uint32_t type);
 
 /*
  * Replaces the main function of `prog`. insns[0, n) is the whole new program: the new main
@@ -143,5 +145,9 @@ struct k2_build_prog {
 int k2_object_build(const struct k2_map *maps, uint32_t n_maps, const struct k2_build_prog *progs,
 		    uint32_t n_progs, const char *license, uint32_t kern_version, void **buf,
 		    size_t *len, struct k2_err *e);
+
+/* `k2 disasm FILE.o [-s SECTION]` and `k2 asm FILE.s -o FILE.o [--type TYPE]`. */
+int k2_cmd_disasm(int argc, char **argv);
+int k2_cmd_asm(int argc, char **argv);
 
 #endif

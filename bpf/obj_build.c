@@ -12,6 +12,18 @@ static bool has_pfx(const char *s, const char *p)
 	return !strncmp(s, p, strlen(p));
 }
 
+/* BTF names (functions, map variables) must be C identifiers for the kernel. */
+static bool is_ident(const char *s)
+{
+	if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+		return false;
+	for (s++; *s; s++)
+		if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9')))
+			return false;
+	return true;
+}
+
 static bool is_data_name(const char *n)
 {
 	return !strcmp(n, ".data") || has_pfx(n, ".data.") || !strcmp(n, ".rodata") ||
@@ -47,9 +59,8 @@ static int order_maps(const struct k2_map *maps, uint32_t n, struct k2_map *out,
 			return k2_err_set(e, -EINVAL,
 					  "map %s: data sections are named .data*, .rodata* or .bss* and have a size",
 					  m->name);
-		if (!m->internal && m->name[0] == '.')
-			return k2_err_set(e, -EINVAL, "map %s: only data sections start with '.'",
-					  m->name);
+		if (!m->internal && !m->template && !is_ident(m->name))
+			return k2_err_set(e, -EINVAL, "map %s: the name is not a C identifier", m->name);
 		if (m->inner >= 0 && ((uint32_t)m->inner >= n || !maps[m->inner].template))
 			return k2_err_set(e, -EINVAL, "map %s: inner map is not a template", m->name);
 		if (m->template && m->internal)
@@ -228,14 +239,17 @@ static int check_prog(const struct k2_build_prog *p, struct k2_err *e)
 		return k2_err_set(e, -EINVAL, "a program needs a name, a section and instructions");
 	if (strlen(p->sec) >= K2_SEC_MAX || strlen(p->name) >= K2_NAME_MAX)
 		return k2_err_set(e, -ENAMETOOLONG, "program %s: name too long", p->name);
+	if (!is_ident(p->name))
+		return k2_err_set(e, -EINVAL, "program %s: the name is not a C identifier", p->name);
 	if (!strcmp(p->sec, ".text") || is_data_name(p->sec) || p->sec[0] == '.')
 		return k2_err_set(e, -EINVAL, "program %s: %s is not a program section", p->name,
 				  p->sec);
 	for (uint32_t k = 0; k < p->n_subs; k++)
 		if (!p->sub_names || !p->sub_at || !p->sub_names[k] || !p->sub_names[k][0] ||
 		    strlen(p->sub_names[k]) >= K2_NAME_MAX || p->sub_at[k] >= p->n_insns ||
-		    p->sub_at[k] <= (k ? p->sub_at[k - 1] : 0))
-			return k2_err_set(e, -EINVAL, "program %s: bad subprogram %u", p->name, k);
+		    p->sub_at[k] <= (k ? p->sub_at[k - 1] : 0) || !is_ident(p->sub_names[k]))
+			return k2_err_set(e, -EINVAL, "program %s: bad subprogram %u (%s)", p->name, k,
+					  p->sub_names && p->sub_names[k] ? p->sub_names[k] : "?");
 	if (k2_insns_check(p->insns, p->n_insns, NULL, &ce))
 		return k2_err_set(e, ce.code, "program %s: %s", p->name, ce.msg);
 	return 0;

@@ -11,6 +11,8 @@ struct k2_command {
 };
 
 static const struct k2_command commands[] = {
+	{ "disasm", k2_cmd_disasm, "print the programs and maps of a BPF object as text" },
+	{ "asm", k2_cmd_asm, "assemble text programs into a BPF object" },
 	{ NULL, NULL, NULL },
 };
 
