@@ -185,17 +185,19 @@ static int map_opt(struct k2_asmsrc *st, struct k2_map *m, char *opt)
 		snprintf(st->inner[m - st->maps], K2_NAME_MAX, "%s", eq);
 		return 0;
 	}
-	err = parse_num(st, eq, &v);
-	if (err)
+	if (!strcmp(opt, "extra")) {
+		err = parse_num(st, eq, &v);
+		m->map_extra = v;
 		return err;
-	if (!strcmp(opt, "extra"))
-		return m->map_extra = v, 0;
+	}
 	for (size_t i = 0; i < sizeof(u32s) / sizeof(u32s[0]); i++)
 		if (!strcmp(opt, u32s[i].key) || !strcmp(opt, u32s[i].alias)) {
-			if (v > UINT32_MAX)
-				return fail(st, "%s does not fit 32 bits", opt);
-			*(uint32_t *)((char *)m + u32s[i].off) = (uint32_t)v;
-			return 0;
+			err = parse_num(st, eq, &v);
+			if (!err && v > UINT32_MAX)
+				err = fail(st, "%s does not fit 32 bits", opt);
+			if (!err)
+				*(uint32_t *)((char *)m + u32s[i].off) = (uint32_t)v;
+			return err;
 		}
 	return fail(st, "unknown map option '%s'", opt);
 }

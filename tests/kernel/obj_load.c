@@ -13,6 +13,7 @@
 #include "tests/unit/obj_util.h"
 
 static char tmpdir[64];
+static char pin_root[64]; /* maps that ask to be pinned by name go here, not into /sys/fs/bpf */
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -25,15 +26,16 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 static void setup(void)
 {
 	libbpf_set_print(quiet);
+	snprintf(pin_root, sizeof(pin_root), "/sys/fs/bpf/k2test_pins_%d", (int)getpid());
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/k2-objk-XXXXXX");
 	cr_assert_not_null(mkdtemp(tmpdir));
 }
 
 static void teardown(void)
 {
-	char cmd[128];
+	char cmd[160];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", tmpdir, pin_root);
 	cr_expect_eq(system(cmd), 0);
 }
 
@@ -56,11 +58,24 @@ static bool bpf_usable(char *why, size_t n)
 	return true;
 }
 
+/* bpffs at /sys/fs/bpf, mounted if it is not. */
+static void need_bpffs(void)
+{
+	struct statfs st;
+
+	if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		return;
+	mkdir("/sys/fs/bpf", 0700);
+	cr_assert_eq(mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL), 0, "mount bpffs: %s",
+		     strerror(errno));
+}
+
 #define NEED_BPF()                                                                             \
 	do {                                                                                   \
 		char why_[128];                                                                \
 		if (!bpf_usable(why_, sizeof(why_)))                                           \
 			cr_skip_test("kernel tests skipped: bpf() is not usable here (%s)", why_); \
+		need_bpffs();                                                                  \
 	} while (0)
 
 static const char *tmp(const char *name)
@@ -90,7 +105,8 @@ static void write_ok(struct k2_object *obj, const char *path)
 /* libbpf's verdict on a file: 0, or where and why it failed. */
 static int libbpf_load(const char *path, struct bpf_object **keep)
 {
-	struct bpf_object *o = bpf_object__open_file(path, NULL);
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = pin_root);
+	struct bpf_object *o = bpf_object__open_file(path, &oo);
 	int err;
 
 	if (!o)
@@ -147,7 +163,8 @@ Test(obj_load, libbpf_loads_every_rewritten_object_as_the_original)
 /* xdpdump_bpf.o traces an XDP program: xdp-tools sets the target before loading. */
 static int load_xdpdump_tracer(const char *path, int target_fd)
 {
-	struct bpf_object *o = bpf_object__open_file(path, NULL);
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = pin_root);
+	struct bpf_object *o = bpf_object__open_file(path, &oo);
 	struct bpf_program *p;
 	int err;
 
@@ -369,18 +386,6 @@ Test(obj_load, inserted_instruction_keeps_line_info_valid_for_the_kernel)
 	free(out);
 	free(o2n);
 	k2_object_free(obj);
-}
-
-/* bpffs at /sys/fs/bpf, mounted if it is not. */
-static void need_bpffs(void)
-{
-	struct statfs st;
-
-	if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC)
-		return;
-	mkdir("/sys/fs/bpf", 0700);
-	cr_assert_eq(mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL), 0, "mount bpffs: %s",
-		     strerror(errno));
 }
 
 /* bpftool prog loadall into a fresh pin directory; its exit status and xlated bytes of one
