@@ -65,6 +65,11 @@ static int order_maps(const struct k2_map *maps, uint32_t n, struct k2_map *out,
 			return k2_err_set(e, -EINVAL, "map %s: inner map is not a template", m->name);
 		if (m->template && m->internal)
 			return k2_err_set(e, -EINVAL, "map %s: a template cannot be data", m->name);
+		/* what a BTF definition (`__uint(field, N)`: N a 32-bit array length) can say */
+		if (!m->internal && (!m->type || m->pinning > 1 || m->map_extra > UINT32_MAX))
+			return k2_err_set(e, -EINVAL,
+					  "map %s: no type, or pinning or map_extra BTF cannot express",
+					  m->name);
 	}
 	for (uint32_t i = 0; i < n; i++)
 		if (out[i].inner >= 0)

@@ -235,6 +235,10 @@ static int build(struct wstate *st, struct k2_err *e)
 			st->ws[i].data = NULL;
 			st->ws[i].size = 0;
 		}
+	/* new contents that an odd entry size no longer divides: not an array of entries */
+	for (uint32_t i = 1; i < elf->n_secs; i++)
+		if (st->ws[i].sh.sh_entsize && st->ws[i].size % st->ws[i].sh.sh_entsize)
+			st->ws[i].sh.sh_entsize = 0;
 	return err;
 }
 

@@ -1,11 +1,11 @@
-/* tests/fuzz/obj.c: fuzz target for object reading; accepted objects must write back and re-read the same. */
+/* tests/fuzz/obj.c: fuzz target for object reading; accepted objects must write back, rebuild and re-read the same. */
 #include <bpf/libbpf.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bpf/k2_obj.h"
+#include "bpf/obj_internal.h"
 
 static void fail(const char *what, const char *msg)
 {
@@ -63,6 +63,54 @@ static void replace_identity(struct k2_object *obj)
 	}
 }
 
+/* k2_object_build from the k2 form; when it accepts, the image must read back the same. */
+static void rebuild(const struct k2_object *obj)
+{
+	struct k2_build_prog *bp = calloc(obj->n_progs, sizeof(*bp));
+	const char **names = NULL;
+	uint32_t *at = NULL, n = 0;
+	struct k2_object *back = NULL;
+	struct k2_err e = { 0 };
+	void *buf = NULL;
+	size_t len = 0;
+
+	for (uint32_t p = 0; p < obj->n_progs; p++)
+		n += obj->elf->pinfo[p].n_subs;
+	names = calloc(n + 1, sizeof(*names));
+	at = calloc(n + 1, sizeof(*at));
+	if (!bp || !names || !at)
+		abort();
+	n = 0;
+	for (uint32_t p = 0; p < obj->n_progs; p++) {
+		const struct k2_pinfo *pi = &obj->elf->pinfo[p];
+
+		bp[p] = (struct k2_build_prog){ obj->progs[p].name, obj->progs[p].sec,
+						obj->progs[p].insns, obj->progs[p].n_insns,
+						pi->n_subs, names + n, at + n };
+		for (uint32_t k = 0; k < pi->n_subs; k++, n++) {
+			const struct k2_efunc *f = &obj->elf->funcs[pi->subs[k].func];
+
+			names[n] = f->sym ? obj->elf->syms[f->sym].name : "";
+			at[n] = pi->subs[k].at;
+		}
+	}
+	if (!k2_object_build(obj->maps, obj->n_maps, bp, obj->n_progs, obj->license,
+			     obj->kern_version, &buf, &len, &e)) {
+		if (k2_object_open_mem(buf, len, "built.o", &back, &e))
+			fail("rebuilt object", e.msg);
+		if (back->n_progs != obj->n_progs)
+			fail("rebuilt object", "program count changed");
+		for (uint32_t p = 0; p < obj->n_progs; p++)
+			if (back->progs[p].n_insns != obj->progs[p].n_insns)
+				fail("rebuilt object", obj->progs[p].name);
+		k2_object_free(back);
+	}
+	free(buf);
+	free(bp);
+	free(names);
+	free(at);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct k2_object *obj = NULL, *ref = NULL;
@@ -77,6 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (k2_object_open_mem(data, size, "fuzz.o", &ref, &e))
 		fail("second open", e.msg);
 	reread(obj, ref, "unchanged write");
+	rebuild(obj);
 	replace_identity(obj);
 	same_progs(ref, obj, "identity replacement");
 	reread(obj, ref, "rewritten write");
