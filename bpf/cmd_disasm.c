@@ -84,6 +84,7 @@ static void print_prog(FILE *f, const struct k2_object *obj, const struct k2_pro
 {
 	const struct k2_pinfo *pi = &obj->elf->pinfo[p - obj->progs];
 	bool *used = calloc(obj->n_maps + 1, sizeof(*used));
+	uint32_t core[256], n_core = k2_prog_core_insns(obj, p, core, 256);
 	char text[640];
 	int n = 0;
 
@@ -117,7 +118,13 @@ static void print_prog(FILE *f, const struct k2_object *obj, const struct k2_pro
 		fprintf(f, "%8u:\t", i);
 		for (int k = 0; k < 8 * w; k++)
 			fprintf(f, "%02x%c", ((const uint8_t *)&p->insns[i])[k], k + 1 < 8 * w ? ' ' : '\t');
-		fprintf(f, "%s\n", text);
+		fprintf(f, "%s", text);
+		for (uint32_t k = 0; k < n_core && k < 256; k++)
+			if (core[k] == i) {
+				fprintf(f, "\t; CO-RE: libbpf rewrites it at load");
+				break;
+			}
+		fputc('\n', f);
 		i += w - 1;
 	}
 }

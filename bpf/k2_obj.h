@@ -15,7 +15,10 @@
 /*
  * A map as the object defines it: BTF-defined (.maps), legacy (`maps` section,
  * struct bpf_map_def), or internal, made from a data section (.rodata, .data, .bss,
- * as libbpf does: an array with one element of the section's size).
+ * as libbpf does: an array with one element of the section's size). Numbered as libbpf
+ * numbers them: legacy and BTF-defined maps (in .maps DATASEC order), then data sections
+ * (.rodata*, .data*, .bss* in section order, named after the section), then the inner-map
+ * templates of map-in-map definitions (named "OUTER.inner").
  */
 struct k2_map {
 	char name[K2_NAME_MAX];
@@ -70,8 +73,18 @@ struct k2_object {
 };
 
 /*
- * Reads every program section of an object. Errors name the file, the section and,
- * for instructions, the index: "xdp_fw.o: section xdp: insn 12: invalid opcode 0xff".
+ * Reads every program section of an object, as libbpf 1.x would: each STT_FUNC symbol of an
+ * executable section other than .text is a program (a section without function symbols is
+ * one program); .text functions are subprograms, appended depth first after the main
+ * function that calls them (R_BPF_64_32 against a function or the .text section symbol,
+ * relocation-free calls inside .text, and bpf_loop-style callbacks: ld_imm64 of a function,
+ * src_reg BPF_PSEUDO_FUNC). R_BPF_64_64 against a .maps, `maps` or data section symbol is
+ * applied as the fd_array encoding above. Every linked program passes k2_insns_check().
+ * Refused, with the place named: truncated or malformed ELF, sections or relocations
+ * outside their bounds, relocations at the wrong instruction or to missing symbols, code
+ * sizes not a multiple of 8, .maps without valid BTF, externs (kfuncs, __ksym, __kconfig).
+ * Errors read "xdp_fw.o: section xdp: insn 12: invalid opcode 0xff". .BTF.ext that cannot
+ * be parsed is ignored, as libbpf does; DWARF is never read.
  */
 int k2_object_open(const char *path, struct k2_object **out, struct k2_err *e);
 /* The same from memory (fuzzing, tests); `name` is used in messages. */
@@ -113,10 +126,23 @@ int k2_object_set_main(struct k2_object *obj, struct k2_prog *prog, const struct
 		       uint32_t n, const int32_t *old_to_new, struct k2_err *e);
 
 /*
+ * Instructions of `prog` (indices into prog->insns) that libbpf rewrites at load time by
+ * CO-RE relocations (.BTF.ext): their off/imm hold clang's values for its own view of the
+ * kernel's types, so a search must keep them (and their role) as they are. Fills out[] up
+ * to max and returns how many there are.
+ */
+uint32_t k2_prog_core_insns(const struct k2_object *obj, const struct k2_prog *prog,
+			    uint32_t *out, uint32_t max);
+
+/*
  * Writes the object to `path` through a temporary file and rename: every section as
  * read, with replaced programs compacted, jump and relocation offsets, BTF.ext and
  * symbols rewritten, so that libbpf and `bpftool prog load` accept it. An unchanged
- * object is written back with identical bytecode.
+ * object is written back with identical bytecode (and every section's bytes). Once a
+ * program changed, later programs of its section move up, .BTF.ext records follow their
+ * instructions (line info of deleted ones moves to the next survivor it covered, function
+ * starts keep theirs; an unparsable .BTF.ext becomes an empty valid one), and DWARF
+ * sections are emptied rather than left describing old code.
  */
 int k2_object_write(const struct k2_object *obj, const char *path, struct k2_err *e);
 /* The same into a malloc'd buffer (*buf, *len): fuzzing, tests, shipping an object over MPI. */

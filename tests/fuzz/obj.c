@@ -100,9 +100,15 @@ static void rebuild(const struct k2_object *obj)
 			fail("rebuilt object", e.msg);
 		if (back->n_progs != obj->n_progs)
 			fail("rebuilt object", "program count changed");
-		for (uint32_t p = 0; p < obj->n_progs; p++)
-			if (back->progs[p].n_insns != obj->progs[p].n_insns)
+		/* programs of same-named sections share one section now: match them by name */
+		for (uint32_t p = 0; p < obj->n_progs; p++) {
+			uint32_t q = 0;
+
+			while (q < back->n_progs && strcmp(back->progs[q].name, obj->progs[p].name))
+				q++;
+			if (q == back->n_progs || back->progs[q].n_insns != obj->progs[p].n_insns)
 				fail("rebuilt object", obj->progs[p].name);
+		}
 		k2_object_free(back);
 	}
 	free(buf);

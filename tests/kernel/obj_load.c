@@ -221,25 +221,13 @@ static int k2_map_of_fd(const struct k2_object *obj, struct bpf_object *lo, int 
 	return -1;
 }
 
-/* Instructions libbpf relocates with CO-RE (k2 keeps clang's values there). */
 static bool is_core(const struct k2_object *obj, const struct k2_prog *p, uint32_t i)
 {
-	const struct k2_elf *elf = obj->elf;
-	const struct k2_efunc *f = &elf->funcs[elf->pinfo[p - obj->progs].func];
+	uint32_t at[64], n = k2_prog_core_insns(obj, p, at, 64);
 
-	if (!elf->ext || elf->ext->n_info < 3 || i >= p->n_main)
-		return false;
-	for (uint32_t g = 0; g < elf->ext->info[2].n_groups; g++) {
-		const struct k2_xgroup *gr = &elf->ext->info[2].groups[g];
-
-		for (uint32_t r = 0; gr->sec == f->sec && r < gr->n; r++) {
-			uint32_t off;
-
-			memcpy(&off, gr->recs + (size_t)r * elf->ext->info[2].rec_size, 4);
-			if (off / 8 == f->off + i)
-				return true;
-		}
-	}
+	for (uint32_t k = 0; k < n && k < 64; k++)
+		if (at[k] == i)
+			return true;
 	return false;
 }
 

@@ -277,6 +277,16 @@ Test(obj_write, compaction_moves_symbols_relocations_and_btf_ext)
 		cr_expect(i < n - 1 || seen, "line info at xdp_second's start");
 	}
 	/* the CO-RE record follows its instruction */
+	{
+		uint32_t at[4], at0[4];
+
+		cr_assert_eq(k2_prog_core_insns(a, &a->progs[2], at, 4), 1);
+		cr_assert_eq(k2_prog_core_insns(orig, &orig->progs[2], at0, 4), 1);
+		cr_expect_eq(memcmp(&a->progs[2].insns[at[0]], &orig->progs[2].insns[at0[0]], 8), 0);
+		cr_expect_eq(at[0], at0[0] - 1, "one filler before it went");
+		cr_assert_eq(k2_prog_core_insns(b, &b->progs[2], at, 4), 1);
+		cr_expect_eq(at[0], at0[0] - 1);
+	}
 	cr_assert_eq(ext_offsets(b, 2, "kprobe/do_nanosleep", offs), 1);
 	cr_expect_eq(memcmp(&b->progs[2].insns[offs[0]], &orig->progs[2].insns[core_old[0]], 8), 0,
 		     "CO-RE record at %u, was %u", offs[0], core_old[0]);
