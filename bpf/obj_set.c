@@ -239,6 +239,11 @@ int k2_obj_raw_main(const struct k2_object *obj, uint32_t prog, const struct bpf
 			j++;
 	}
 	free(c.n2o);
+	/* a section without a relocation section cannot gain one: the writer keeps the layout */
+	if (!err && raw->n_rels && !s->rel)
+		err = k2_obj_err(elf, e, -EOPNOTSUPP, f->sec,
+				 "program %s: relocations in a section that had none",
+				 obj->progs[prog].name);
 	return err;
 }
 

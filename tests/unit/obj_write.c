@@ -449,3 +449,25 @@ Test(obj_write, bad_replacements_are_refused_and_change_nothing)
 	free(id);
 	k2_object_free(a);
 }
+
+Test(obj_write, a_section_without_relocations_cannot_gain_one)
+{
+	struct k2_object *a = open_ok(obj_data("types_trace.o"));
+	struct k2_prog *p = k2_object_prog(a, "xdp_frag");
+	struct bpf_insn out[16];
+	int32_t o2n[16];
+	struct k2_err e = { 0 };
+
+	cr_assert_leq(p->n_insns + 2, 16);
+	/* r1 = map[events] ll in front of the program */
+	out[0] = (struct bpf_insn){ .code = BPF_LD | BPF_IMM | BPF_DW, .dst_reg = 1,
+				    .src_reg = BPF_PSEUDO_MAP_IDX, .imm = 1 };
+	out[1] = (struct bpf_insn){ 0 };
+	memcpy(out + 2, p->insns, p->n_insns * sizeof(*out));
+	for (uint32_t i = 0; i < p->n_main; i++)
+		o2n[i] = (int32_t)i + 2;
+	cr_expect_lt(k2_object_set_main(a, p, out, p->n_insns + 2, o2n, &e), 0);
+	cr_expect(strstr(e.msg, "section xdp.frags: program xdp_frag: relocations in a section that had none"),
+		  "%s", e.msg);
+	k2_object_free(a);
+}
