@@ -403,6 +403,48 @@ static int bpftool_loadall(const char *obj, const char *prog, uint32_t *xlated)
 	return st;
 }
 
+/* Pins that bpftool's by-name pinning (LIBBPF_PIN_BY_NAME maps) created in /sys/fs/bpf. */
+static void unpin_new(const struct k2_object *obj, const bool *had)
+{
+	char path[128];
+
+	for (uint32_t m = 0; m < obj->n_maps && m < 64; m++)
+		if (obj->maps[m].pinning && !had[m]) {
+			snprintf(path, sizeof(path), "/sys/fs/bpf/%s", obj->maps[m].name);
+			unlink(path);
+		}
+}
+
+static void pinned_before(const struct k2_object *obj, bool *had)
+{
+	char path[128];
+
+	for (uint32_t m = 0; m < obj->n_maps && m < 64; m++) {
+		snprintf(path, sizeof(path), "/sys/fs/bpf/%s", obj->maps[m].name);
+		had[m] = access(path, F_OK) == 0;
+	}
+}
+
+Test(obj_load, bpftool_loadall_treats_every_rewritten_object_as_the_original)
+{
+	NEED_BPF();
+	for (size_t i = 0; i < N_INPUTS; i++) {
+		const char *in = input_path(i);
+		struct k2_object *obj = open_ok(in);
+		bool had[64];
+		uint32_t xa, xb;
+		int a, b;
+
+		write_ok(obj, tmp("rw.o"));
+		pinned_before(obj, had);
+		a = bpftool_loadall(in, "none", &xa);
+		b = bpftool_loadall(tmp("rw.o"), "none", &xb);
+		unpin_new(obj, had);
+		cr_expect_eq(a, b, "%s: bpftool prog loadall: original %d, rewritten %d", in, a, b);
+		k2_object_free(obj);
+	}
+}
+
 Test(obj_load, bpftool_loadall_accepts_rewritten_and_compacted_objects)
 {
 	struct k2_object *obj;
