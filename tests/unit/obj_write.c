@@ -471,3 +471,25 @@ Test(obj_write, a_section_without_relocations_cannot_gain_one)
 		  "%s", e.msg);
 	k2_object_free(a);
 }
+
+Test(obj_write, failed_writes_leave_nothing_behind)
+{
+	struct k2_object *a = open_ok(obj_data("maps_xdp.o"));
+	struct k2_err e = { 0 };
+	char cmd[256];
+	FILE *f;
+
+	cr_expect_lt(k2_object_write(a, "/nonexistent-dir/x.o", &e), 0);
+	cr_expect(strstr(e.msg, "/nonexistent-dir/x.o: cannot create a temporary file"), "%s",
+		  e.msg);
+	/* a replaced file is either the old one or the new one, and no temporary stays */
+	f = fopen(tmp("over.o"), "w");
+	fputs("old contents", f);
+	fclose(f);
+	write_ok(a, tmp("over.o"));
+	k2_object_free(a);
+	a = open_ok(tmp("over.o"));
+	snprintf(cmd, sizeof(cmd), "test $(ls %s | grep -c 'over.o.') = 0", tmpdir);
+	cr_expect_eq(system(cmd), 0, "no temporary file left");
+	k2_object_free(a);
+}
