@@ -185,7 +185,7 @@ static enum k2_sec_kind kind_of(const struct k2_esec *s)
 	case SHT_SYMTAB:
 		return K2_SEC_SYMTAB;
 	default:
-		return has_pfx(n, ".debug_") ? K2_SEC_DEBUG : K2_SEC_OTHER;
+		return K2_SEC_OTHER;
 	}
 }
 

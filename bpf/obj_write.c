@@ -250,7 +250,8 @@ static int build(struct wstate *st, struct k2_err *e)
 		err = rewrite_btfext(st, e);
 	/* DWARF describes the old code: emptied rather than left wrong */
 	for (uint32_t i = 1; i < elf->n_secs && !err; i++)
-		if (elf->secs[i].kind == K2_SEC_DEBUG) {
+		if (elf->secs[i].kind == K2_SEC_DEBUG && i != elf->shstrndx &&
+		    i != elf->secs[elf->symtab].sh.sh_link) {
 			st->ws[i].data = NULL;
 			st->ws[i].size = 0;
 		}
