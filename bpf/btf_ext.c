@@ -274,6 +274,20 @@ static int write_group(struct buf *b, struct buf *rel, const struct k2_elf *elf,
 	return err;
 }
 
+/* What is left when the records cannot be kept consistent: a valid .BTF.ext without any. */
+static int empty_ext(struct buf *b, struct buf *rel)
+{
+	uint8_t hdr[32] = { 0 };
+
+	free(b->p);
+	free(rel->p);
+	*b = (struct buf){ 0 };
+	*rel = (struct buf){ 0 };
+	wr32(hdr, BTF_EXT_MAGIC | (1u << 16));
+	wr32(hdr + 4, sizeof(hdr));
+	return put(b, hdr, sizeof(hdr));
+}
+
 int k2_btfext_rewrite(const struct k2_elf *elf, const struct k2_secmap *maps, void **out,
 		      uint64_t *out_len, void **rel_out, uint64_t *rel_len, struct k2_err *e)
 {
@@ -317,18 +331,8 @@ int k2_btfext_rewrite(const struct k2_elf *elf, const struct k2_secmap *maps, vo
 		wr32(b.p + 12 + 8 * k, (uint32_t)(b.n - start));
 	}
 	free(tmp);
-	if (err == -EINVAL || !x) {
-		/* cannot be kept consistent: an empty but valid .BTF.ext, without records */
-		uint8_t hdr[32] = { 0 };
-
-		free(b.p);
-		free(rel.p);
-		b = (struct buf){ 0 };
-		rel = (struct buf){ 0 };
-		wr32(hdr, BTF_EXT_MAGIC | (1u << 16));
-		wr32(hdr + 4, sizeof(hdr));
-		err = put(&b, hdr, sizeof(hdr));
-	}
+	if (err == -EINVAL || !x)
+		err = empty_ext(&b, &rel);
 	if (err) {
 		free(b.p);
 		free(rel.p);

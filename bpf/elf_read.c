@@ -17,7 +17,7 @@ int k2_obj_err(const struct k2_elf *elf, struct k2_err *e, int code, uint32_t se
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (sec && sec < elf->n_secs && elf->secs[sec].name)
+	if (sec && sec < elf->n_secs && elf->secs && elf->secs[sec].name)
 		return k2_err_set(e, code, "%s: section %s: %s", elf->name, elf->secs[sec].name, msg);
 	return k2_err_set(e, code, "%s: %s", elf->name, msg);
 }
@@ -185,7 +185,7 @@ static enum k2_sec_kind kind_of(const struct k2_esec *s)
 	case SHT_SYMTAB:
 		return K2_SEC_SYMTAB;
 	default:
-		return has_pfx(n, ".debug_") ? K2_SEC_DEBUG : K2_SEC_OTHER;
+		return K2_SEC_OTHER;
 	}
 }
 

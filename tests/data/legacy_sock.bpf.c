@@ -1,4 +1,4 @@
-/* tests/data/legacy_sock.bpf.c: legacy `maps` section definitions (struct bpf_map_def), a socket filter. */
+/* tests/data/legacy_sock.bpf.c: legacy `maps` section definitions, a socket filter, string literals (.rodata.str1.1). */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -39,6 +39,8 @@ int sock_count(struct __sk_buff *skb)
 		*n += 1;
 	else
 		bpf_map_update_elem(&by_len, &len, &one, BPF_NOEXIST);
+	/* literals chosen at run time land in .rodata.str1.1, reached at an offset */
+	bpf_trace_printk(len > 1000 ? "big %u\n" : "small %u\n", 10, len);
 	return 0;
 }
 

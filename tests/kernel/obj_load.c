@@ -13,6 +13,7 @@
 #include "tests/unit/obj_util.h"
 
 static char tmpdir[64];
+static char pin_root[64]; /* maps that ask to be pinned by name go here, not into /sys/fs/bpf */
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -25,15 +26,16 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 static void setup(void)
 {
 	libbpf_set_print(quiet);
+	snprintf(pin_root, sizeof(pin_root), "/sys/fs/bpf/k2test_pins_%d", (int)getpid());
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/k2-objk-XXXXXX");
 	cr_assert_not_null(mkdtemp(tmpdir));
 }
 
 static void teardown(void)
 {
-	char cmd[128];
+	char cmd[160];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", tmpdir, pin_root);
 	cr_expect_eq(system(cmd), 0);
 }
 
@@ -56,11 +58,24 @@ static bool bpf_usable(char *why, size_t n)
 	return true;
 }
 
+/* bpffs at /sys/fs/bpf, mounted if it is not. */
+static void need_bpffs(void)
+{
+	struct statfs st;
+
+	if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		return;
+	mkdir("/sys/fs/bpf", 0700);
+	cr_assert_eq(mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL), 0, "mount bpffs: %s",
+		     strerror(errno));
+}
+
 #define NEED_BPF()                                                                             \
 	do {                                                                                   \
 		char why_[128];                                                                \
 		if (!bpf_usable(why_, sizeof(why_)))                                           \
 			cr_skip_test("kernel tests skipped: bpf() is not usable here (%s)", why_); \
+		need_bpffs();                                                                  \
 	} while (0)
 
 static const char *tmp(const char *name)
@@ -90,7 +105,8 @@ static void write_ok(struct k2_object *obj, const char *path)
 /* libbpf's verdict on a file: 0, or where and why it failed. */
 static int libbpf_load(const char *path, struct bpf_object **keep)
 {
-	struct bpf_object *o = bpf_object__open_file(path, NULL);
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = pin_root);
+	struct bpf_object *o = bpf_object__open_file(path, &oo);
 	int err;
 
 	if (!o)
@@ -147,7 +163,8 @@ Test(obj_load, libbpf_loads_every_rewritten_object_as_the_original)
 /* xdpdump_bpf.o traces an XDP program: xdp-tools sets the target before loading. */
 static int load_xdpdump_tracer(const char *path, int target_fd)
 {
-	struct bpf_object *o = bpf_object__open_file(path, NULL);
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = pin_root);
+	struct bpf_object *o = bpf_object__open_file(path, &oo);
 	struct bpf_program *p;
 	int err;
 
@@ -204,25 +221,13 @@ static int k2_map_of_fd(const struct k2_object *obj, struct bpf_object *lo, int 
 	return -1;
 }
 
-/* Instructions libbpf relocates with CO-RE (k2 keeps clang's values there). */
 static bool is_core(const struct k2_object *obj, const struct k2_prog *p, uint32_t i)
 {
-	const struct k2_elf *elf = obj->elf;
-	const struct k2_efunc *f = &elf->funcs[elf->pinfo[p - obj->progs].func];
+	uint32_t at[64], n = k2_prog_core_insns(obj, p, at, 64);
 
-	if (!elf->ext || elf->ext->n_info < 3 || i >= p->n_main)
-		return false;
-	for (uint32_t g = 0; g < elf->ext->info[2].n_groups; g++) {
-		const struct k2_xgroup *gr = &elf->ext->info[2].groups[g];
-
-		for (uint32_t r = 0; gr->sec == f->sec && r < gr->n; r++) {
-			uint32_t off;
-
-			memcpy(&off, gr->recs + (size_t)r * elf->ext->info[2].rec_size, 4);
-			if (off / 8 == f->off + i)
-				return true;
-		}
-	}
+	for (uint32_t k = 0; k < n && k < 64; k++)
+		if (at[k] == i)
+			return true;
 	return false;
 }
 
@@ -371,18 +376,6 @@ Test(obj_load, inserted_instruction_keeps_line_info_valid_for_the_kernel)
 	k2_object_free(obj);
 }
 
-/* bpffs at /sys/fs/bpf, mounted if it is not. */
-static void need_bpffs(void)
-{
-	struct statfs st;
-
-	if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC)
-		return;
-	mkdir("/sys/fs/bpf", 0700);
-	cr_assert_eq(mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL), 0, "mount bpffs: %s",
-		     strerror(errno));
-}
-
 /* bpftool prog loadall into a fresh pin directory; its exit status and xlated bytes of one
  * pinned program (0 if none). */
 static int bpftool_loadall(const char *obj, const char *prog, uint32_t *xlated)
@@ -408,6 +401,48 @@ static int bpftool_loadall(const char *obj, const char *prog, uint32_t *xlated)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_expect_eq(system(cmd), 0);
 	return st;
+}
+
+/* Pins that bpftool's by-name pinning (LIBBPF_PIN_BY_NAME maps) created in /sys/fs/bpf. */
+static void unpin_new(const struct k2_object *obj, const bool *had)
+{
+	char path[128];
+
+	for (uint32_t m = 0; m < obj->n_maps && m < 64; m++)
+		if (obj->maps[m].pinning && !had[m]) {
+			snprintf(path, sizeof(path), "/sys/fs/bpf/%s", obj->maps[m].name);
+			unlink(path);
+		}
+}
+
+static void pinned_before(const struct k2_object *obj, bool *had)
+{
+	char path[128];
+
+	for (uint32_t m = 0; m < obj->n_maps && m < 64; m++) {
+		snprintf(path, sizeof(path), "/sys/fs/bpf/%s", obj->maps[m].name);
+		had[m] = access(path, F_OK) == 0;
+	}
+}
+
+Test(obj_load, bpftool_loadall_treats_every_rewritten_object_as_the_original)
+{
+	NEED_BPF();
+	for (size_t i = 0; i < N_INPUTS; i++) {
+		const char *in = input_path(i);
+		struct k2_object *obj = open_ok(in);
+		bool had[64];
+		uint32_t xa, xb;
+		int a, b;
+
+		write_ok(obj, tmp("rw.o"));
+		pinned_before(obj, had);
+		a = bpftool_loadall(in, "none", &xa);
+		b = bpftool_loadall(tmp("rw.o"), "none", &xb);
+		unpin_new(obj, had);
+		cr_expect_eq(a, b, "%s: bpftool prog loadall: original %d, rewritten %d", in, a, b);
+		k2_object_free(obj);
+	}
 }
 
 Test(obj_load, bpftool_loadall_accepts_rewritten_and_compacted_objects)

@@ -165,7 +165,7 @@ Test(obj_read, legacy_maps_section)
 	struct k2_object *obj = open_ok(obj_data("legacy_sock.o"));
 	struct k2_prog *p = k2_object_prog(obj, "sock_count");
 
-	cr_assert_eq(obj->n_maps, 2);
+	cr_assert_eq(obj->n_maps, 3);
 	cr_expect_str_eq(obj->maps[0].name, "pkt_count");
 	cr_expect_eq(obj->maps[0].type, BPF_MAP_TYPE_ARRAY);
 	cr_expect_eq(obj->maps[0].key_size, 4);
@@ -176,11 +176,20 @@ Test(obj_read, legacy_maps_section)
 	cr_expect_eq(obj->maps[1].flags, BPF_F_NO_PREALLOC);
 	cr_expect_eq(obj->maps[1].max_entries, 64);
 	cr_expect_eq(obj->kern_version, 0x060100u);
+	cr_expect_str_eq(obj->maps[2].name, ".rodata.str1.1");
+	cr_expect(obj->maps[2].internal && obj->maps[2].readonly);
+	cr_expect_str_eq((const char *)obj->maps[2].init, "big %u\n");
+	cr_expect_str_eq((const char *)obj->maps[2].init + 8, "small %u\n");
 	cr_assert_not_null(p);
 	cr_expect_eq(p->type, BPF_PROG_TYPE_SOCKET_FILTER);
-	for (uint32_t i = 0, n = 0; i < p->n_insns; i++)
+	for (uint32_t i = 0, n = 0, v = 0; i < p->n_insns; i++) {
 		if (k2_insn_op(&p->insns[i]) == K2_OP_LDDW_MAP_IDX)
 			cr_expect_lt(p->insns[i].imm, 2, "map load %u refers to a map", n++);
+		if (k2_insn_op(&p->insns[i]) == K2_OP_LDDW_MAP_IDX_VALUE) {
+			cr_expect_eq(p->insns[i].imm, 2);
+			cr_expect_eq(p->insns[i + 1].imm, v++ ? 8 : 0, "the two literals");
+		}
+	}
 	k2_object_free(obj);
 }
 

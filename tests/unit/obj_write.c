@@ -277,6 +277,16 @@ Test(obj_write, compaction_moves_symbols_relocations_and_btf_ext)
 		cr_expect(i < n - 1 || seen, "line info at xdp_second's start");
 	}
 	/* the CO-RE record follows its instruction */
+	{
+		uint32_t at[4], at0[4];
+
+		cr_assert_eq(k2_prog_core_insns(a, &a->progs[2], at, 4), 1);
+		cr_assert_eq(k2_prog_core_insns(orig, &orig->progs[2], at0, 4), 1);
+		cr_expect_eq(memcmp(&a->progs[2].insns[at[0]], &orig->progs[2].insns[at0[0]], 8), 0);
+		cr_expect_eq(at[0], at0[0] - 1, "one filler before it went");
+		cr_assert_eq(k2_prog_core_insns(b, &b->progs[2], at, 4), 1);
+		cr_expect_eq(at[0], at0[0] - 1);
+	}
 	cr_assert_eq(ext_offsets(b, 2, "kprobe/do_nanosleep", offs), 1);
 	cr_expect_eq(memcmp(&b->progs[2].insns[offs[0]], &orig->progs[2].insns[core_old[0]], 8), 0,
 		     "CO-RE record at %u, was %u", offs[0], core_old[0]);
@@ -437,5 +447,49 @@ Test(obj_write, bad_replacements_are_refused_and_change_nothing)
 	cr_expect_null(a->elf->pinfo[0].raw);
 	free(copy);
 	free(id);
+	k2_object_free(a);
+}
+
+Test(obj_write, a_section_without_relocations_cannot_gain_one)
+{
+	struct k2_object *a = open_ok(obj_data("types_trace.o"));
+	struct k2_prog *p = k2_object_prog(a, "xdp_frag");
+	struct bpf_insn out[16];
+	int32_t o2n[16];
+	struct k2_err e = { 0 };
+
+	cr_assert_leq(p->n_insns + 2, 16);
+	/* r1 = map[events] ll in front of the program */
+	out[0] = (struct bpf_insn){ .code = BPF_LD | BPF_IMM | BPF_DW, .dst_reg = 1,
+				    .src_reg = BPF_PSEUDO_MAP_IDX, .imm = 1 };
+	out[1] = (struct bpf_insn){ 0 };
+	memcpy(out + 2, p->insns, p->n_insns * sizeof(*out));
+	for (uint32_t i = 0; i < p->n_main; i++)
+		o2n[i] = (int32_t)i + 2;
+	cr_expect_lt(k2_object_set_main(a, p, out, p->n_insns + 2, o2n, &e), 0);
+	cr_expect(strstr(e.msg, "section xdp.frags: program xdp_frag: relocations in a section that had none"),
+		  "%s", e.msg);
+	k2_object_free(a);
+}
+
+Test(obj_write, failed_writes_leave_nothing_behind)
+{
+	struct k2_object *a = open_ok(obj_data("maps_xdp.o"));
+	struct k2_err e = { 0 };
+	char cmd[256];
+	FILE *f;
+
+	cr_expect_lt(k2_object_write(a, "/nonexistent-dir/x.o", &e), 0);
+	cr_expect(strstr(e.msg, "/nonexistent-dir/x.o: cannot create a temporary file"), "%s",
+		  e.msg);
+	/* a replaced file is either the old one or the new one, and no temporary stays */
+	f = fopen(tmp("over.o"), "w");
+	fputs("old contents", f);
+	fclose(f);
+	write_ok(a, tmp("over.o"));
+	k2_object_free(a);
+	a = open_ok(tmp("over.o"));
+	snprintf(cmd, sizeof(cmd), "test $(ls %s | grep -c 'over.o.') = 0", tmpdir);
+	cr_expect_eq(system(cmd), 0, "no temporary file left");
 	k2_object_free(a);
 }
