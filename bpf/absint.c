@@ -6,10 +6,10 @@
 
 struct k2_absint {
 	struct ai_ctx ctx;
-	struct k2_astate *in;      /* per block: state at its start */
-	struct k2_astate *next;    /* per block: the next in-state while narrowing */
+	struct k2_astate *in;	/* per block: state at its start */
+	struct k2_astate *next; /* per block: the next in-state while narrowing */
 	bool narrowing;
-	uint32_t *visits;          /* per block: joins into it (widening) */
+	uint32_t *visits; /* per block: joins into it (widening) */
 	bool *pending;
 	struct k2_astate *entries; /* per function: the state it is entered with */
 	struct k2_astate scratch[3];
@@ -186,8 +186,10 @@ static int fixpoint(struct k2_absint *ai, uint32_t max_rounds, struct k2_err *e)
 			break;
 	}
 	if (round == max_rounds)
-		return k2_err_set(e, -E2BIG, "type analysis did not converge after %u rounds over "
-				  "its functions", max_rounds);
+		return k2_err_set(e, -E2BIG,
+				  "type analysis did not converge after %u rounds over "
+				  "its functions",
+				  max_rounds);
 	ctx->record = true;
 	for (uint32_t f = 0; f < ctx->cfg->n_funcs; f++)
 		if (ctx->funcs[f].called)
@@ -314,7 +316,8 @@ int k2_absint_fragment(const struct k2_prog *prog, const struct k2_astate *pre,
 			memcpy(accesses, ai->ctx.acc, n * sizeof(*accesses));
 		if (viol && max_viol && ai->ctx.n_viol)
 			memcpy(viol, ai->ctx.viol,
-			       (ai->ctx.n_viol < max_viol ? ai->ctx.n_viol : max_viol) * sizeof(*viol));
+			       (ai->ctx.n_viol < max_viol ? ai->ctx.n_viol : max_viol) *
+				       sizeof(*viol));
 		if (n_viol)
 			*n_viol = ai->ctx.n_viol;
 	}

@@ -1,4 +1,4 @@
-/* bpf/absint_branch.c: what a conditional jump teaches each branch: ranges, null checks, packet bounds. */
+/* bpf/absint_branch.c: what a conditional jump teaches each branch (ranges, nulls, packet). */
 #include "bpf/absint_int.h"
 
 #define MAX_PACKET_OFF 0xffff

@@ -7,12 +7,12 @@
 /* Helpers after which the verifier drops packet pointers (bpf_helper_changes_pkt_data),
  * for those the helper table does not describe. */
 static const uint32_t pkt_changers[] = {
-	BPF_FUNC_skb_store_bytes, BPF_FUNC_l3_csum_replace, BPF_FUNC_l4_csum_replace,
-	BPF_FUNC_clone_redirect, BPF_FUNC_skb_vlan_push, BPF_FUNC_skb_vlan_pop,
-	BPF_FUNC_skb_change_proto, BPF_FUNC_skb_change_tail, BPF_FUNC_skb_pull_data,
-	BPF_FUNC_skb_change_head, BPF_FUNC_xdp_adjust_head, BPF_FUNC_xdp_adjust_meta,
-	BPF_FUNC_xdp_adjust_tail, BPF_FUNC_skb_adjust_room, BPF_FUNC_msg_pull_data,
-	BPF_FUNC_msg_push_data, BPF_FUNC_msg_pop_data, BPF_FUNC_lwt_push_encap,
+	BPF_FUNC_skb_store_bytes,      BPF_FUNC_l3_csum_replace,     BPF_FUNC_l4_csum_replace,
+	BPF_FUNC_clone_redirect,       BPF_FUNC_skb_vlan_push,	     BPF_FUNC_skb_vlan_pop,
+	BPF_FUNC_skb_change_proto,     BPF_FUNC_skb_change_tail,     BPF_FUNC_skb_pull_data,
+	BPF_FUNC_skb_change_head,      BPF_FUNC_xdp_adjust_head,     BPF_FUNC_xdp_adjust_meta,
+	BPF_FUNC_xdp_adjust_tail,      BPF_FUNC_skb_adjust_room,     BPF_FUNC_msg_pull_data,
+	BPF_FUNC_msg_push_data,	       BPF_FUNC_msg_pop_data,	     BPF_FUNC_lwt_push_encap,
 	BPF_FUNC_lwt_seg6_store_bytes, BPF_FUNC_lwt_seg6_adjust_srh, BPF_FUNC_lwt_seg6_action,
 };
 
@@ -26,15 +26,34 @@ static const uint32_t pkt_changers[] = {
  */
 static const struct k2_helper supplement[] = {
 	/* For fentry/fexit on XDP programs: the first argument is the traced xdp_buff (BTF). */
-	{ BPF_FUNC_xdp_output, "xdp_output", 5,
+	{ BPF_FUNC_xdp_output,
+	  "xdp_output",
+	  5,
 	  { K2_ARG_ANYTHING, K2_ARG_MAP_PTR, K2_ARG_ANYTHING, K2_ARG_MEM, K2_ARG_SIZE_OR_ZERO },
-	  K2_RET_INTEGER, K2_H_EFFECT, K2_PT(BPF_PROG_TYPE_TRACING) },
-	{ BPF_FUNC_ringbuf_reserve, "ringbuf_reserve", 3,
-	  { K2_ARG_MAP_PTR, K2_ARG_ANYTHING, K2_ARG_ANYTHING }, RET_RINGBUF_REC, K2_H_EFFECT, ~0ULL },
-	{ BPF_FUNC_ringbuf_submit, "ringbuf_submit", 2, { ARG_RINGBUF_REC, K2_ARG_ANYTHING },
-	  K2_RET_VOID, K2_H_EFFECT, ~0ULL },
-	{ BPF_FUNC_ringbuf_discard, "ringbuf_discard", 2, { ARG_RINGBUF_REC, K2_ARG_ANYTHING },
-	  K2_RET_VOID, K2_H_EFFECT, ~0ULL },
+	  K2_RET_INTEGER,
+	  K2_H_EFFECT,
+	  K2_PT(BPF_PROG_TYPE_TRACING) },
+	{ BPF_FUNC_ringbuf_reserve,
+	  "ringbuf_reserve",
+	  3,
+	  { K2_ARG_MAP_PTR, K2_ARG_ANYTHING, K2_ARG_ANYTHING },
+	  RET_RINGBUF_REC,
+	  K2_H_EFFECT,
+	  ~0ULL },
+	{ BPF_FUNC_ringbuf_submit,
+	  "ringbuf_submit",
+	  2,
+	  { ARG_RINGBUF_REC, K2_ARG_ANYTHING },
+	  K2_RET_VOID,
+	  K2_H_EFFECT,
+	  ~0ULL },
+	{ BPF_FUNC_ringbuf_discard,
+	  "ringbuf_discard",
+	  2,
+	  { ARG_RINGBUF_REC, K2_ARG_ANYTHING },
+	  K2_RET_VOID,
+	  K2_H_EFFECT,
+	  ~0ULL },
 };
 
 const struct k2_helper *k2_ai_helper(uint32_t id)
@@ -183,7 +202,8 @@ static void mem_arg(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc, int r
 	}
 	k2_ai_describe(v, 0, 1, m->write, &a);
 	if (unbounded)
-		k2_ai_violation(ctx, pc, "R%d unbounded memory access, make sure to bounds check", r);
+		k2_ai_violation(ctx, pc, "R%d unbounded memory access, make sure to bounds check",
+				r);
 	else if (!mem_in_bounds(ctx, v, &a, m->max))
 		k2_ai_violation(ctx, pc, "invalid indirect access to %s R%d off=%lld size=%llu",
 				k2_ai_type_name(v->type), r, (long long)a.off_min,
@@ -202,7 +222,8 @@ static void mem_arg(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc, int r
 	if (fx && m->certain && (a.flags & K2_ACC_CONST))
 		ss_add(&fx->kill, k2_sat_add(a.off, K2_STACK_BYTES),
 		       k2_sat_add(k2_sat_add(a.off, (int64_t)m->min), K2_STACK_BYTES));
-	k2_ai_stack_clobber(st, lo < 0 ? 0 : (int)lo, hi > K2_STACK_BYTES ? K2_STACK_BYTES : (int)hi);
+	k2_ai_stack_clobber(st, lo < 0 ? 0 : (int)lo,
+			    hi > K2_STACK_BYTES ? K2_STACK_BYTES : (int)hi);
 }
 
 static bool size_of_next(const struct k2_astate *st, int r, uint64_t *min, uint64_t *max)
@@ -258,7 +279,8 @@ static void helper_arg(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 		break;
 	case K2_ARG_CTX:
 		if (v->type != K2_VT_PTR_CTX || v->off)
-			k2_ai_violation(ctx, pc, "R%d type=%s expected=ctx", r, k2_ai_type_name(v->type));
+			k2_ai_violation(ctx, pc, "R%d type=%s expected=ctx", r,
+					k2_ai_type_name(v->type));
 		break;
 	case K2_ARG_MAP_PTR:
 		if (v->type != K2_VT_PTR_MAP)
@@ -291,17 +313,14 @@ static void helper_arg(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 			mem_arg(ctx, st, pc, r, &am, false);
 		}
 		break;
-	case ARG_RINGBUF_REC:
-		release_record(ctx, st, pc, r);
-		break;
+	case ARG_RINGBUF_REC: release_record(ctx, st, pc, r); break;
 	case K2_ARG_SIZE:
 	case K2_ARG_SIZE_OR_ZERO:
 		if (v->type != K2_VT_SCALAR)
 			k2_ai_violation(ctx, pc, "R%d type=%s expected=scalar", r,
 					k2_ai_type_name(v->type));
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -312,9 +331,7 @@ static void set_ret(struct k2_astate *st, uint32_t pc, uint8_t ret, const struct
 	uint64_t c;
 
 	switch (ret) {
-	case K2_RET_VOID:
-		k2_ai_set_not_init(r0);
-		break;
+	case K2_RET_VOID: k2_ai_set_not_init(r0); break;
 	case RET_RINGBUF_REC:
 		/* The size must be a constant: the record's bytes are that many. */
 		k2_ai_set_ptr(r0, K2_VT_PTR_MEM);
@@ -336,9 +353,7 @@ static void set_ret(struct k2_astate *st, uint32_t pc, uint8_t ret, const struct
 		k2_ai_scrub_id(st, pc + 1);
 		r0->id = pc + 1;
 		break;
-	default:
-		k2_sc_set_unknown(r0);
-		break;
+	default: k2_sc_set_unknown(r0); break;
 	}
 }
 
@@ -356,7 +371,8 @@ static void call_helper(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 
 	k2_ai_set_not_init(&map);
 	if (ctx->prog && !k2_helper_allowed(h, type))
-		k2_ai_violation(ctx, pc, "program of this type cannot use helper %s#%u", h->name, h->id);
+		k2_ai_violation(ctx, pc, "program of this type cannot use helper %s#%u", h->name,
+				h->id);
 	for (int i = 0; i < h->nargs; i++)
 		if (h->args[i] != K2_ARG_NONE)
 			helper_arg(ctx, st, pc, h, i, &map);
@@ -376,8 +392,9 @@ static void call_opaque(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc, b
 
 		if (own_stack(v) || v->type == K2_VT_UNKNOWN) {
 			int64_t a = k2_sat_add(k2_sat_add(v->off, v->smin), K2_STACK_BYTES);
-			int lo = v->type == K2_VT_UNKNOWN || a < 0 ? 0 : a > K2_STACK_BYTES ?
-				 K2_STACK_BYTES : (int)a;
+			int lo = v->type == K2_VT_UNKNOWN || a < 0 ? 0
+				 : a > K2_STACK_BYTES		   ? K2_STACK_BYTES
+								   : (int)a;
 
 			mark_escape(ctx, pc);
 			k2_ai_stack_clobber(st, lo, K2_STACK_BYTES);

@@ -1,4 +1,4 @@
-/* bpf/absint_ctx.c: the context struct of each program type: which fields may be read or written. */
+/* bpf/absint_ctx.c: the context of each program type: which fields may be read or written. */
 #include "bpf/absint_int.h"
 
 #include <asm/ptrace.h>
@@ -6,19 +6,19 @@
 #include <stddef.h>
 
 #define R_NARROW (1u << 0) /* reads narrower than the field are allowed (aligned) */
-#define W_OK     (1u << 1) /* the program type may write the field (full size) */
-#define AREA     (1u << 2) /* an array: any aligned access up to 8 bytes inside it */
+#define W_OK	 (1u << 1) /* the program type may write the field (full size) */
+#define AREA	 (1u << 2) /* an array: any aligned access up to 8 bytes inside it */
 
 struct ctx_field {
 	const char *name;
 	uint16_t off, size;
-	uint8_t vtype;  /* what a read gives: enum k2_vtype */
+	uint8_t vtype; /* what a read gives: enum k2_vtype */
 	uint8_t flags;
 };
 
 #define SKB(f) offsetof(struct __sk_buff, f), sizeof(((struct __sk_buff *)0)->f)
 #define XDP(f) offsetof(struct xdp_md, f), sizeof(((struct xdp_md *)0)->f)
-#define S K2_VT_SCALAR
+#define S      K2_VT_SCALAR
 
 /* XDP: only whole 32-bit reads (the kernel's __is_valid_xdp_access), nothing writable. */
 static const struct ctx_field xdp_fields[] = {
@@ -112,15 +112,17 @@ struct ctx_table {
 	uint32_t size;
 };
 
-#define TABLE(a, sz) { a, sizeof(a) / sizeof(a[0]), sz }
+#define TABLE(a, sz)                                                                               \
+	{                                                                                          \
+		a, sizeof(a) / sizeof(a[0]), sz                                                    \
+	}
 
 static struct ctx_table table_of(uint32_t type)
 {
 	static const struct ctx_table none = { NULL, 0, 0 };
 
 	switch (type) {
-	case BPF_PROG_TYPE_XDP:
-		return (struct ctx_table)TABLE(xdp_fields, sizeof(struct xdp_md));
+	case BPF_PROG_TYPE_XDP: return (struct ctx_table)TABLE(xdp_fields, sizeof(struct xdp_md));
 	case BPF_PROG_TYPE_SCHED_CLS:
 	case BPF_PROG_TYPE_SCHED_ACT:
 		return (struct ctx_table)TABLE(tc_fields, sizeof(struct __sk_buff));
@@ -130,15 +132,11 @@ static struct ctx_table table_of(uint32_t type)
 		return (struct ctx_table)TABLE(kprobe_fields, sizeof(struct pt_regs));
 	case BPF_PROG_TYPE_PERF_EVENT:
 		return (struct ctx_table)TABLE(perf_fields, sizeof(struct pt_regs) + 16);
-	case BPF_PROG_TYPE_TRACEPOINT:
-		return (struct ctx_table)TABLE(tp_fields, 2048);
+	case BPF_PROG_TYPE_TRACEPOINT: return (struct ctx_table)TABLE(tp_fields, 2048);
 	case BPF_PROG_TYPE_TRACING:
-	case BPF_PROG_TYPE_LSM:
-		return (struct ctx_table)TABLE(tracing_fields, 13 * 8);
-	case BPF_PROG_TYPE_RAW_TRACEPOINT:
-		return (struct ctx_table)TABLE(raw_tp_fields, 12 * 8);
-	default:
-		return none;
+	case BPF_PROG_TYPE_LSM: return (struct ctx_table)TABLE(tracing_fields, 13 * 8);
+	case BPF_PROG_TYPE_RAW_TRACEPOINT: return (struct ctx_table)TABLE(raw_tp_fields, 12 * 8);
+	default: return none;
 	}
 }
 
@@ -181,7 +179,7 @@ const char *k2_ctx_field(uint32_t prog_type, int64_t off, uint32_t size, bool wr
 			*type = size == 8 ? f->vtype : K2_VT_SCALAR;
 		else if (type)
 			*type = f->vtype == S || (size == f->size && off == f->off) ? f->vtype
-										 : K2_VT_SCALAR;
+										    : K2_VT_SCALAR;
 		return f->name;
 	}
 	return NULL;

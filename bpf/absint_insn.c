@@ -1,4 +1,4 @@
-/* bpf/absint_insn.c: one instruction's effect on the abstract state: ALU, loads, stores, ld_imm64, exit. */
+/* bpf/absint_insn.c: one instruction on the abstract state: ALU, loads, stores, ld_imm64. */
 #include "bpf/absint_int.h"
 
 #include <stdarg.h>
@@ -8,8 +8,9 @@
 #define MAX_VAR_OFF (1 << 29) /* the verifier's BPF_MAX_VAR_OFF */
 
 static const char *const vt_names[K2_VT__COUNT] = {
-	"?", "scalar", "ctx", "fp", "pkt", "pkt_end", "pkt_meta", "map_ptr", "map_value",
-	"map_value_or_null", "mem", "btf_ptr", "unknown",
+	"?",	   "scalar",   "ctx",	  "fp",	       "pkt",
+	"pkt_end", "pkt_meta", "map_ptr", "map_value", "map_value_or_null",
+	"mem",	   "btf_ptr",  "unknown",
 };
 
 const char *k2_ai_type_name(uint8_t t)
@@ -57,7 +58,8 @@ static void check_reads(struct ai_ctx *ctx, const struct k2_astate *st, uint32_t
 		return; /* arguments are checked against the callee */
 	uses = k2_insn_uses(in);
 	for (int r = 0; r < K2_NREGS; r++)
-		if ((uses >> r & 1) && st->regs[r].type == K2_VT_NOT_INIT && !st->regs[r].maybe_uninit)
+		if ((uses >> r & 1) && st->regs[r].type == K2_VT_NOT_INIT &&
+		    !st->regs[r].maybe_uninit)
 			k2_ai_violation(ctx, pc, "R%d !read_ok", r);
 }
 
@@ -92,7 +94,8 @@ static void alu_mov(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 		v = *src;
 		if (v.type != K2_VT_SCALAR) {
 			if (k2_ai_is_ptr(&v) && v.type != K2_VT_PTR_BTF)
-				k2_ai_violation(ctx, pc, "R%u sign-extension part of pointer", in->src_reg);
+				k2_ai_violation(ctx, pc, "R%u sign-extension part of pointer",
+						in->src_reg);
 			k2_sc_set_unknown(&v);
 		}
 		v.id = 0;
@@ -165,8 +168,7 @@ static void ptr_arith(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc, uin
 static void ptr_diff(struct k2_aval *a, const struct k2_aval *b)
 {
 	bool same = a->type == b->type && a->map == b->map && a->maps == b->maps &&
-		    a->frame == b->frame &&
-		    k2_tn_is_const(a->var) && k2_tn_is_const(b->var) &&
+		    a->frame == b->frame && k2_tn_is_const(a->var) && k2_tn_is_const(b->var) &&
 		    (a->type != K2_VT_PTR_PKT || (!a->id && !b->id)) &&
 		    a->type != K2_VT_PTR_PKT_END && a->type != K2_VT_PTR_MAP_VALUE_OR_NULL &&
 		    !a->maybe_null && !b->maybe_null;
@@ -185,8 +187,8 @@ static void alu_ptr(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 		    const struct bpf_insn *in, const struct k2_opinfo *oi, struct k2_aval *d,
 		    const struct k2_aval *s)
 {
-	bool dp = k2_ai_is_ptr(d), sp = k2_ai_is_ptr(s), addsub = oi->aluop == BPF_ADD ||
-								 oi->aluop == BPF_SUB;
+	bool dp = k2_ai_is_ptr(d), sp = k2_ai_is_ptr(s),
+	     addsub = oi->aluop == BPF_ADD || oi->aluop == BPF_SUB;
 	struct k2_aval t;
 
 	if ((d->type == K2_VT_PTR_BTF || s->type == K2_VT_PTR_BTF) &&
@@ -328,7 +330,9 @@ static void check_leak(struct ai_ctx *ctx, uint32_t pc, uint8_t reg, const struc
 		       const struct k2_access *a)
 {
 	static const char *const where[K2_MEM__COUNT] = {
-		[K2_MEM_PKT] = "packet", [K2_MEM_PKT_META] = "packet", [K2_MEM_CTX] = "ctx",
+		[K2_MEM_PKT] = "packet",
+		[K2_MEM_PKT_META] = "packet",
+		[K2_MEM_CTX] = "ctx",
 		[K2_MEM_MAP_VALUE] = "map",
 	};
 
@@ -350,8 +354,8 @@ static void write_effects(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 		int64_t lo = k2_sat_add(a->off_min, K2_STACK_BYTES);
 		int64_t hi = k2_sat_add(k2_sat_add(a->off_max, a->size), K2_STACK_BYTES);
 
-		k2_ai_stack_clobber(st, lo < 0 ? 0 : (int)lo, hi > K2_STACK_BYTES ? K2_STACK_BYTES
-										  : (int)hi);
+		k2_ai_stack_clobber(st, lo < 0 ? 0 : (int)lo,
+				    hi > K2_STACK_BYTES ? K2_STACK_BYTES : (int)hi);
 	} else if (a->region == K2_MEM_STACK) {
 		ctx->funcs[ctx->cur_func].writes_up = true;
 	} else if (a->region == K2_MEM_UNKNOWN) {
@@ -380,7 +384,8 @@ static void step_store(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 		struct ai_fx *fx = k2_ai_fx(ctx, pc);
 
 		if (fx)
-			fx->escape = true; /* the frame's address is stored where we do not follow it */
+			fx->escape =
+				true; /* the frame's address is stored where we do not follow it */
 	}
 	record(ctx, pc, &a);
 	write_effects(ctx, st, pc, &a, val.type == K2_VT_NOT_INIT ? NULL : &val);
@@ -397,8 +402,8 @@ static void step_atomic(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 	k2_ai_describe(p, in->off, size, true, &a);
 	a.flags |= K2_ACC_READ;
 	if (a.region == K2_MEM_CTX || a.region == K2_MEM_PKT || a.region == K2_MEM_PKT_META) {
-		k2_ai_violation(ctx, pc, "BPF_ATOMIC stores into R%u %s is not allowed", in->dst_reg,
-				k2_ai_type_name(p->type));
+		k2_ai_violation(ctx, pc, "BPF_ATOMIC stores into R%u %s is not allowed",
+				in->dst_reg, k2_ai_type_name(p->type));
 		a.why = "atomic on this region";
 	} else {
 		k2_ai_check_access(ctx, pc, p, in->dst_reg, &a, &ft);
@@ -420,13 +425,12 @@ static void step_lddw(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 	uint32_t n_maps = ctx->prog ? ctx->prog->n_maps : 0;
 
 	switch (op) {
-	case K2_OP_LDDW:
-		k2_sc_set_const(d, k2_insn_imm64(in));
-		return;
+	case K2_OP_LDDW: k2_sc_set_const(d, k2_insn_imm64(in)); return;
 	case K2_OP_LDDW_MAP_IDX:
 	case K2_OP_LDDW_MAP_IDX_VALUE:
 		if ((uint32_t)in->imm >= n_maps) {
-			k2_ai_violation(ctx, pc, "map index %d out of range (%u maps)", in->imm, n_maps);
+			k2_ai_violation(ctx, pc, "map index %d out of range (%u maps)", in->imm,
+					n_maps);
 			set_unknown_ptr(d);
 			return;
 		}
@@ -463,7 +467,9 @@ static bool skb_type(uint32_t t)
 static void step_ldabs(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 		       const struct bpf_insn *in, const struct k2_opinfo *oi)
 {
-	struct k2_access a = { .region = K2_MEM_PKT, .size = oi->width / 8, .map = -1,
+	struct k2_access a = { .region = K2_MEM_PKT,
+			       .size = oi->width / 8,
+			       .map = -1,
 			       .flags = K2_ACC_READ | K2_ACC_LEGACY };
 	const struct k2_aval *x = &st->regs[in->src_reg];
 
@@ -473,8 +479,9 @@ static void step_ldabs(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 		if (k2_tn_is_const(x->var) && x->type == K2_VT_SCALAR) {
 			a.off = (int32_t)((uint32_t)x->var.value + (uint32_t)in->imm);
 			a.off_min = a.off_max = a.off;
-		} else if (x->type == K2_VT_SCALAR && x->smin >= INT32_MIN && x->smax <= INT32_MAX &&
-			   x->smin + in->imm >= INT32_MIN && x->smax + in->imm <= INT32_MAX) {
+		} else if (x->type == K2_VT_SCALAR && x->smin >= INT32_MIN &&
+			   x->smax <= INT32_MAX && x->smin + in->imm >= INT32_MIN &&
+			   x->smax + in->imm <= INT32_MAX) {
 			a.off_min = x->smin + in->imm;
 			a.off_max = x->smax + in->imm;
 			a.off = 0;
@@ -487,7 +494,8 @@ static void step_ldabs(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 	if (a.off_min == a.off_max)
 		a.flags |= K2_ACC_CONST;
 	if (!ctx->prog || !skb_type(ctx->prog->type))
-		k2_ai_violation(ctx, pc, "BPF_LD_[ABS|IND] instructions not allowed for this program type");
+		k2_ai_violation(ctx, pc,
+				"BPF_LD_[ABS|IND] instructions not allowed for this program type");
 	else if (st->regs[6].type != K2_VT_PTR_CTX)
 		k2_ai_violation(ctx, pc, "at the time of BPF_LD_ABS|IND R6 != pointer to skb");
 	else
@@ -508,8 +516,8 @@ static void step_exit(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc)
 
 	if (ctx->cur_func == 0 && k2_ai_is_ptr(r0) && r0->type != K2_VT_PTR_BTF) {
 		k2_aval_str(r0, buf, sizeof(buf));
-		k2_ai_violation(ctx, pc, "At program exit the register R0 is not a known value (%s)",
-				buf);
+		k2_ai_violation(ctx, pc,
+				"At program exit the register R0 is not a known value (%s)", buf);
 	}
 	if (ctx->cur_func != 0) {
 		struct k2_aval old = fn->ret;

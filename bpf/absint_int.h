@@ -70,20 +70,20 @@ bool k2_sc_refine(struct k2_aval *a, struct k2_aval *b, uint8_t jop, bool is32, 
 
 /* What a function looks like from its callers, and the states its callers give it. */
 struct ai_func {
-	struct k2_astate *entry;   /* join of the states at its call sites, callee view */
-	struct k2_aval ret;        /* join of r0 at its exits */
+	struct k2_astate *entry; /* join of the states at its call sites, callee view */
+	struct k2_aval ret;	 /* join of r0 at its exits */
 	bool has_ret;
-	bool changes_pkt;          /* may move packet bounds (a helper, transitively) */
-	bool writes_up;            /* may write through a pointer into a caller's frame */
-	bool touches_unknown;      /* may write through an untyped pointer */
+	bool changes_pkt;     /* may move packet bounds (a helper, transitively) */
+	bool writes_up;	      /* may write through a pointer into a caller's frame */
+	bool touches_unknown; /* may write through an untyped pointer */
 	bool called;
 };
 
 /* What an instruction does to the own frame beyond its k2_access (calls, escapes). */
 struct ai_fx {
-	bool escape;              /* a pointer into the frame escapes: any byte may be read */
-	struct k2_stackset read;  /* bytes read */
-	struct k2_stackset kill;  /* bytes certainly written in full */
+	bool escape;		 /* a pointer into the frame escapes: any byte may be read */
+	struct k2_stackset read; /* bytes read */
+	struct k2_stackset kill; /* bytes certainly written in full */
 };
 
 struct ai_ctx {
@@ -91,20 +91,20 @@ struct ai_ctx {
 	const struct k2_cfg *cfg;
 	uint32_t widen_after;
 	bool fold_rodata;
-	bool record;                /* the final pass: fill accesses and violations */
-	bool changed;               /* a function summary grew in this round */
-	struct k2_access *acc;      /* per slot, filled when record */
-	uint32_t *fx_idx;           /* per slot: 1 + index in fx, or 0; filled when record */
+	bool record;	       /* the final pass: fill accesses and violations */
+	bool changed;	       /* a function summary grew in this round */
+	struct k2_access *acc; /* per slot, filled when record */
+	uint32_t *fx_idx;      /* per slot: 1 + index in fx, or 0; filled when record */
 	struct ai_fx *fx;
 	uint32_t n_fx, cap_fx;
 	struct k2_violation *viol;
 	uint32_t n_viol, cap_viol;
-	uint32_t max_viol;          /* 0: unlimited */
+	uint32_t max_viol; /* 0: unlimited */
 	struct ai_func *funcs;
-	struct k2_astate *post;     /* fragments: join of the states leaving at the end */
+	struct k2_astate *post; /* fragments: join of the states leaving at the end */
 	uint32_t cur_func;
-	bool widen_calls;           /* join call-site states into entries with widening */
-	struct k2_astate *scratch;  /* one state of working space */
+	bool widen_calls;	   /* join call-site states into entries with widening */
+	struct k2_astate *scratch; /* one state of working space */
 };
 
 void k2_ai_state_init(struct k2_astate *st, const struct k2_prog *prog, bool callee);

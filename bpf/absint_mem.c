@@ -1,4 +1,4 @@
-/* bpf/absint_mem.c: memory accesses: which region a pointer reaches, the verifier's bounds rules, spills. */
+/* bpf/absint_mem.c: memory accesses: the region, the verifier's bounds rules, spills. */
 #include "bpf/absint_int.h"
 
 #include <string.h>
@@ -89,8 +89,9 @@ static bool check_stack(struct ai_ctx *ctx, uint32_t pc, const struct k2_access 
 		k2_ai_violation(ctx, pc, "invalid %sstack off=%lld size=%u",
 				a->flags & K2_ACC_CONST ? "" : "variable-offset ",
 				(long long)a->off_min, a->size);
-	return a->frame == 0 ? false
-			     : a->off_min >= -K2_STACK_BYTES && k2_sat_add(a->off_max, a->size) <= 0;
+	return a->frame == 0
+		       ? false
+		       : a->off_min >= -K2_STACK_BYTES && k2_sat_add(a->off_max, a->size) <= 0;
 }
 
 static bool check_pkt(struct ai_ctx *ctx, uint32_t pc, const struct k2_aval *p, uint8_t reg,
@@ -117,7 +118,8 @@ bool k2_ai_map_sizes(const struct ai_ctx *ctx, const struct k2_aval *v, struct a
 	if (v->map >= 64) {
 		const struct k2_map *m = &ctx->prog->maps[v->map];
 
-		*ms = (struct ai_map_sizes){ m->key_size, m->value_size, m->value_size, m->readonly };
+		*ms = (struct ai_map_sizes){ m->key_size, m->value_size, m->value_size,
+					     m->readonly };
 		return true;
 	}
 	if (!set || (n < 64 && (set >> n)))
@@ -149,7 +151,8 @@ static bool check_map_value(struct ai_ctx *ctx, uint32_t pc, const struct k2_ava
 		return false;
 	}
 	if (a->off_min < 0 || k2_sat_add(a->off_max, a->size) > ms.min_value) {
-		k2_ai_violation(ctx, pc, "invalid access to map value, value_size=%u off=%lld size=%u",
+		k2_ai_violation(ctx, pc,
+				"invalid access to map value, value_size=%u off=%lld size=%u",
 				ms.min_value, (long long)a->off_min, a->size);
 		return false;
 	}
@@ -167,8 +170,8 @@ static bool check_ctx(struct ai_ctx *ctx, uint32_t pc, const struct k2_aval *p, 
 	uint32_t type = ctx->prog ? ctx->prog->type : 0;
 
 	if (p->off || !k2_tn_is_const(p->var) || p->var.value) {
-		k2_ai_violation(ctx, pc, "dereference of modified ctx ptr R%u off=%d disallowed", reg,
-				p->off);
+		k2_ai_violation(ctx, pc, "dereference of modified ctx ptr R%u off=%d disallowed",
+				reg, p->off);
 		return false;
 	}
 	a->ctx_field = k2_ctx_field(type, a->off, a->size, a->flags & K2_ACC_WRITE, field_type);
@@ -203,30 +206,19 @@ bool k2_ai_check_access(struct ai_ctx *ctx, uint32_t pc, const struct k2_aval *p
 		return false;
 	}
 	switch (a->region) {
-	case K2_MEM_ALLOC:
-		ok = check_alloc(ctx, pc, p, a);
-		break;
+	case K2_MEM_ALLOC: ok = check_alloc(ctx, pc, p, a); break;
 	case K2_MEM_KERNEL:
 		if (a->flags & K2_ACC_WRITE)
-			k2_ai_violation(ctx, pc, "R%u only read is supported on kernel memory", reg);
+			k2_ai_violation(ctx, pc, "R%u only read is supported on kernel memory",
+					reg);
 		a->why = "kernel memory: its bounds come from BTF";
 		return false;
-	case K2_MEM_STACK:
-		ok = check_stack(ctx, pc, a);
-		break;
+	case K2_MEM_STACK: ok = check_stack(ctx, pc, a); break;
 	case K2_MEM_PKT:
-	case K2_MEM_PKT_META:
-		ok = check_pkt(ctx, pc, p, reg, a);
-		break;
-	case K2_MEM_MAP_VALUE:
-		ok = check_map_value(ctx, pc, p, a);
-		break;
-	case K2_MEM_CTX:
-		ok = check_ctx(ctx, pc, p, reg, a, field_type);
-		break;
-	default:
-		k2_ai_violation(ctx, pc, "R%u invalid mem access '%s'", reg, a->why);
-		break;
+	case K2_MEM_PKT_META: ok = check_pkt(ctx, pc, p, reg, a); break;
+	case K2_MEM_MAP_VALUE: ok = check_map_value(ctx, pc, p, a); break;
+	case K2_MEM_CTX: ok = check_ctx(ctx, pc, p, reg, a, field_type); break;
+	default: k2_ai_violation(ctx, pc, "R%u invalid mem access '%s'", reg, a->why); break;
 	}
 	if (ok)
 		a->flags |= K2_ACC_SAFE;
@@ -334,7 +326,8 @@ void k2_ai_stack_write(struct ai_ctx *ctx, uint32_t pc, struct k2_astate *st, in
 	struct k2_slot *s = &st->stack[addr / 8];
 	int b = addr % 8, first, n = spill_extent(s, &first);
 	uint64_t c;
-	bool zero = val && k2_aval_is_const(val, &c) && (size == 8 ? c == 0 : !(c << (64 - 8 * size)));
+	bool zero = val && k2_aval_is_const(val, &c) &&
+		    (size == 8 ? c == 0 : !(c << (64 - 8 * size)));
 	bool untyped = val && (val->type == K2_VT_UNKNOWN || val->type == K2_VT_PTR_BTF);
 	bool ptr = val && k2_ai_is_ptr(val) && !untyped;
 

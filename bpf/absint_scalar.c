@@ -1,7 +1,7 @@
-/* bpf/absint_scalar.c: the scalar domain: known bits (tnum) with unsigned/signed 64/32-bit bounds. */
+/* bpf/absint_scalar.c: scalars: known bits (tnum) with signed/unsigned 64/32-bit bounds. */
 #include "bpf/absint_int.h"
 
-#define M32 0xffffffffULL
+#define M32    0xffffffffULL
 #define SIGN64 (1ULL << 63)
 
 /* ---- tnum: bit-level knowledge; a bit is unknown where mask is set ---- */
@@ -135,10 +135,22 @@ bool k2_tn_leq(struct k2_tnum a, struct k2_tnum b)
 
 /* ---- bounds ---- */
 
-static uint64_t umax_u(uint64_t a, uint64_t b) { return a > b ? a : b; }
-static uint64_t umin_u(uint64_t a, uint64_t b) { return a < b ? a : b; }
-static int64_t smax_s(int64_t a, int64_t b) { return a > b ? a : b; }
-static int64_t smin_s(int64_t a, int64_t b) { return a < b ? a : b; }
+static uint64_t umax_u(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+static uint64_t umin_u(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+static int64_t smax_s(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+static int64_t smin_s(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
 
 static void bounds_full(struct k2_aval *v)
 {
@@ -487,8 +499,9 @@ static struct k2_tnum tn_shift_union(struct k2_tnum a, unsigned lo, unsigned hi,
 	if (hi - lo > 16)
 		return r;
 	for (unsigned k = lo; k <= hi; k++) {
-		struct k2_tnum t = op == BPF_LSH ? k2_tn_lsh(a, k) :
-				   op == BPF_RSH ? k2_tn_rsh(a, k) : k2_tn_arsh(a, k);
+		struct k2_tnum t = op == BPF_LSH   ? k2_tn_lsh(a, k)
+				   : op == BPF_RSH ? k2_tn_rsh(a, k)
+						   : k2_tn_arsh(a, k);
 
 		r = k == lo ? t : k2_tn_join(r, t);
 	}
@@ -549,8 +562,7 @@ static void alu_arsh(struct k2_aval *d, const struct k2_aval *s, unsigned width)
 	d->smax = smax_s(smax >> lo, smax >> hi);
 }
 
-static void alu64(struct k2_aval *d, const struct k2_aval *s, uint8_t op, unsigned width,
-		  bool sgn)
+static void alu64(struct k2_aval *d, const struct k2_aval *s, uint8_t op, unsigned width, bool sgn)
 {
 	struct k2_aval zero;
 
@@ -576,9 +588,7 @@ static void alu64(struct k2_aval *d, const struct k2_aval *s, uint8_t op, unsign
 		alu_sub(&zero, d);
 		*d = zero;
 		break;
-	default:
-		k2_sc_set_unknown(d);
-		break;
+	default: k2_sc_set_unknown(d); break;
 	}
 	d->type = K2_VT_SCALAR;
 	d->id = 0;
@@ -660,14 +670,22 @@ void k2_sc_join(struct k2_aval *a, const struct k2_aval *b, bool widen)
 	}
 	if (widen) {
 		/* A bound that moved jumps to its limit; branch refinement brings it back. */
-		if (a->umin < o.umin) a->umin = 0;
-		if (a->umax > o.umax) a->umax = ~0ULL;
-		if (a->smin < o.smin) a->smin = INT64_MIN;
-		if (a->smax > o.smax) a->smax = INT64_MAX;
-		if (a->u32min < o.u32min) a->u32min = 0;
-		if (a->u32max > o.u32max) a->u32max = UINT32_MAX;
-		if (a->s32min < o.s32min) a->s32min = INT32_MIN;
-		if (a->s32max > o.s32max) a->s32max = INT32_MAX;
+		if (a->umin < o.umin)
+			a->umin = 0;
+		if (a->umax > o.umax)
+			a->umax = ~0ULL;
+		if (a->smin < o.smin)
+			a->smin = INT64_MIN;
+		if (a->smax > o.smax)
+			a->smax = INT64_MAX;
+		if (a->u32min < o.u32min)
+			a->u32min = 0;
+		if (a->u32max > o.u32max)
+			a->u32max = UINT32_MAX;
+		if (a->s32min < o.s32min)
+			a->s32min = INT32_MIN;
+		if (a->s32max > o.s32max)
+			a->s32max = INT32_MAX;
 	}
 	if (!k2_sc_sync(a)) {
 		a->var = k2_tn_unknown();

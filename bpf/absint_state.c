@@ -1,4 +1,4 @@
-/* bpf/absint_state.c: abstract values and states: construction, join at merge points, order, printing. */
+/* bpf/absint_state.c: abstract values and states: construction, join, order, printing. */
 #include "bpf/absint_int.h"
 
 #include <inttypes.h>
@@ -75,8 +75,7 @@ bool k2_ai_val_eq(const struct k2_aval *a, const struct k2_aval *b)
 	if (a->type == K2_VT_NOT_INIT || a->type == K2_VT_UNKNOWN)
 		return true;
 	return a->frame == b->frame && a->map == b->map && a->maps == b->maps && a->id == b->id &&
-	       a->off == b->off &&
-	       a->range == b->range && a->var.value == b->var.value &&
+	       a->off == b->off && a->range == b->range && a->var.value == b->var.value &&
 	       a->var.mask == b->var.mask && a->umin == b->umin && a->umax == b->umax &&
 	       a->smin == b->smin && a->smax == b->smax && a->u32min == b->u32min &&
 	       a->u32max == b->u32max && a->s32min == b->s32min && a->s32max == b->s32max;
@@ -233,8 +232,7 @@ static uint8_t join_byte(uint8_t a, uint8_t b)
 }
 
 /* Keeps a's spill when the other path left those bytes unwritten, or zero (scalars). */
-static bool keep_one_spill(struct k2_slot *a, const struct k2_slot *b, int first, int n,
-			   bool widen)
+static bool keep_one_spill(struct k2_slot *a, const struct k2_slot *b, int first, int n, bool widen)
 {
 	struct k2_aval z;
 
@@ -265,8 +263,7 @@ static void join_slot(struct k2_slot *a, const struct k2_slot *b, bool widen)
 		a->spill.maybe_uninit = true;
 		for (int i = fb; i < fb + nb; i++)
 			a->bytes[i] = K2_SB_SPILL;
-	} else if (nb && !na && b->spill.type == K2_VT_SCALAR &&
-		   bytes_all(a, fb, nb, K2_SB_ZERO)) {
+	} else if (nb && !na && b->spill.type == K2_VT_SCALAR && bytes_all(a, fb, nb, K2_SB_ZERO)) {
 		struct k2_aval z;
 
 		k2_sc_set_const(&z, 0);
@@ -387,7 +384,8 @@ static int print_scalar(const struct k2_aval *v, char *buf, size_t len)
 
 	if (k2_aval_is_const(v, &c))
 		return snprintf(buf, len, "%" PRId64, (int64_t)c);
-	return snprintf(buf, len, "umin=%" PRIu64 ",umax=%" PRIu64 ",smin=%" PRId64 ",smax=%" PRId64
+	return snprintf(buf, len,
+			"umin=%" PRIu64 ",umax=%" PRIu64 ",smin=%" PRId64 ",smax=%" PRId64
 			",var_off=(0x%" PRIx64 ";0x%" PRIx64 ")",
 			v->umin, v->umax, v->smin, v->smax, v->var.value, v->var.mask);
 }
@@ -431,7 +429,6 @@ int k2_aval_str(const struct k2_aval *v, char *buf, size_t len)
 	ptr_extra(v, extra, sizeof(extra));
 	zero_var = k2_tn_is_const(v->var) && !v->var.value;
 	return snprintf(buf, len, "%s%s%s(%soff=%d%s%s%s)", mu, type_names[v->type],
-			v->maybe_null ? "_or_null" : "",
-			v->frame ? "up," : "", v->off, extra, zero_var ? "" : ",var=",
-			zero_var ? "" : sc);
+			v->maybe_null ? "_or_null" : "", v->frame ? "up," : "", v->off, extra,
+			zero_var ? "" : ",var=", zero_var ? "" : sc);
 }

@@ -7,8 +7,8 @@
 /* The CFG plus what its accessors need and callers never see. */
 struct cfg_impl {
 	struct k2_cfg pub;
-	uint32_t *rpo;      /* reachable blocks of every function in reverse post order */
-	uint32_t *rpo_off;  /* per function: first index in rpo */
+	uint32_t *rpo;	   /* reachable blocks of every function in reverse post order */
+	uint32_t *rpo_off; /* per function: first index in rpo */
 	uint32_t *rpo_n;
 };
 
@@ -84,11 +84,13 @@ static int find_funcs(struct k2_cfg *c, const bool *second, struct k2_err *e)
 		t = func_ref(c->insns, i);
 		if (c->fragment) {
 			free(starts);
-			return k2_err_set(e, -EINVAL, "insn %u: call to a function inside a fragment", i);
+			return k2_err_set(e, -EINVAL,
+					  "insn %u: call to a function inside a fragment", i);
 		}
 		if (t < 0 || t >= n || second[t]) {
 			free(starts);
-			return k2_err_set(e, -EINVAL, "insn %u: function target %ld out of range", i, t);
+			return k2_err_set(e, -EINVAL, "insn %u: function target %ld out of range",
+					  i, t);
 		}
 		starts[k++] = (uint32_t)t;
 	}
@@ -122,8 +124,9 @@ static int check_funcs(const struct k2_cfg *c, const bool *second, struct k2_err
 		uint8_t kind = op_of(&c->insns[l])->kind;
 
 		if (!c->fragment && kind != K2_KIND_EXIT && kind != K2_KIND_JA)
-			return k2_err_set(e, -EINVAL, "insn %u: function at %u falls through into the next",
-					  l, fn->start);
+			return k2_err_set(e, -EINVAL,
+					  "insn %u: function at %u falls through into the next", l,
+					  fn->start);
 		for (uint32_t i = fn->start; i < fn->end; i++) {
 			long t;
 
@@ -134,7 +137,8 @@ static int check_funcs(const struct k2_cfg *c, const bool *second, struct k2_err
 			if (c->fragment && t == (long)c->n_insns)
 				continue;
 			if (t < fn->start || t >= fn->end)
-				return k2_err_set(e, -EINVAL, "insn %u: jump to %ld leaves the function at %u",
+				return k2_err_set(e, -EINVAL,
+						  "insn %u: jump to %ld leaves the function at %u",
 						  i, t, fn->start);
 		}
 	}
@@ -428,7 +432,8 @@ int k2_cfg_build(const struct bpf_insn *insns, uint32_t n, const struct k2_cfg_o
 		if (!err) {
 			ci->pub.n_funcs = ci->pub.n_bbs = 1;
 			ci->pub.funcs[0] = (struct k2_func){ .n_bb = 1, .reachable = true };
-			ci->pub.bbs[0] = (struct k2_bb){ .n_succ = 1, .succ = { K2_CFG_END },
+			ci->pub.bbs[0] = (struct k2_bb){ .n_succ = 1,
+							 .succ = { K2_CFG_END },
 							 .reachable = true };
 			err = build_preds(&ci->pub, e);
 		}

@@ -42,7 +42,8 @@ void k2_analysis_stats(const struct k2_analysis *an, struct k2_analysis_stats *s
 {
 	const struct k2_cfg *cfg = an->cfg;
 
-	*st = (struct k2_analysis_stats){ .n_insns = 0, .n_unreachable = cfg->n_unreachable,
+	*st = (struct k2_analysis_stats){ .n_insns = 0,
+					  .n_unreachable = cfg->n_unreachable,
 					  .n_funcs = cfg->n_funcs };
 	k2_absint_violations(an->ai, &st->n_violations);
 	for (uint32_t i = 0; i < cfg->n_insns; i++) {

@@ -1,4 +1,4 @@
-/* bpf/cfg_cmd.c: `k2 analyze`: types, liveness and windows of the programs in an object, as text. */
+/* bpf/cfg_cmd.c: `k2 analyze`: types, liveness and windows of an object's programs, as text. */
 #include "bpf/k2_cfg.h"
 #include "bpf/k2_text.h"
 
@@ -22,8 +22,8 @@ static void print_access(FILE *f, const struct k2_access *a)
 {
 	if (a->region == K2_MEM_NONE)
 		return;
-	fprintf(f, "  ; %s%s %s", a->flags & K2_ACC_WRITE ? "w" : "", a->flags & K2_ACC_READ ? "r" : "",
-		mem_names[a->region]);
+	fprintf(f, "  ; %s%s %s", a->flags & K2_ACC_WRITE ? "w" : "",
+		a->flags & K2_ACC_READ ? "r" : "", mem_names[a->region]);
 	if (a->region == K2_MEM_MAP_VALUE && a->map >= 0)
 		fprintf(f, "[map %d]", a->map);
 	else if (a->region == K2_MEM_MAP_VALUE)
@@ -82,10 +82,11 @@ static void print_listing(FILE *f, const struct k2_analysis *an, int verbose)
 static void print_windows(FILE *f, const struct k2_win *w, uint32_t n)
 {
 	for (uint32_t k = 0; k < n; k++)
-		fprintf(f, "  window %u:%u  insns %u  live_in 0x%03x  live_out 0x%03x  writes-live %u "
-			"stack-live-out %u  difficulty %.1f\n", w[k].start, w[k].end, w[k].n_insns,
-			w[k].live_in, w[k].live_out, w[k].n_live_out, w[k].n_stack_out,
-			w[k].difficulty);
+		fprintf(f,
+			"  window %u:%u  insns %u  live_in 0x%03x  live_out 0x%03x  writes-live %u "
+			"stack-live-out %u  difficulty %.1f\n",
+			w[k].start, w[k].end, w[k].n_insns, w[k].live_in, w[k].live_out,
+			w[k].n_live_out, w[k].n_stack_out, w[k].difficulty);
 }
 
 static int analyze_prog(const char *path, const struct k2_prog *prog,
@@ -139,10 +140,12 @@ static int analyze_prog(const char *path, const struct k2_prog *prog,
 
 static int usage(FILE *f)
 {
-	fprintf(f, "usage: k2 analyze [-s SECTION|FUNC] [--max-window N] [--windows S:E,...] [-v[v]] "
-		   "FILE.o...\n"
-		   "  Types every memory access as the kernel verifier would, computes liveness and\n"
-		   "  the windows the search works on; -v lists instructions and windows,\n  -vv also the state before each instruction.\n");
+	fprintf(f,
+		"usage: k2 analyze [-s SECTION|FUNC] [--max-window N] [--windows S:E,...] [-v[v]] "
+		"FILE.o...\n"
+		"  Types every memory access as the kernel verifier would, computes liveness and\n"
+		"  the windows the search works on; -v lists instructions and windows,\n  -vv also "
+		"the state before each instruction.\n");
 	return f == stdout ? 0 : 2;
 }
 

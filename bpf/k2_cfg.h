@@ -108,8 +108,8 @@ enum k2_vtype {
 	K2_VT_PTR_MEM,               /* memory a helper handed out (ringbuf record): range bytes */
 	K2_VT_PTR_BTF,               /* a kernel value from a tracing ctx or kernel memory: a
 				      * scalar or a BTF-typed kernel pointer (types unknown here) */
-	K2_VT_UNKNOWN,               /* initialised, but not typed: may be a pointer (e.g. from an
-				      * unknown helper or a kfunc, or a join of a pointer and a scalar) */
+	K2_VT_UNKNOWN,               /* initialised, but not typed: may be a pointer (from an
+				      * unknown helper, a kfunc, a join of pointer and scalar) */
 	K2_VT__COUNT
 };
 
@@ -381,7 +381,7 @@ struct k2_analysis_stats {
 };
 void k2_analysis_stats(const struct k2_analysis *an, struct k2_analysis_stats *st);
 
-/* ---- windows ----------------------------------------------------------------------------------- */
+/* ---- windows -------------------------------------------------------------------------------- */
 
 /*
  * A window is insns[start, end) inside one function, reachable, entered only at start

@@ -4,16 +4,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ARGS_MASK 0x3e  /* r1..r5 */
-#define CALL_DEFS 0x3f  /* r0..r5 */
+#define ARGS_MASK 0x3e /* r1..r5 */
+#define CALL_DEFS 0x3f /* r0..r5 */
 
 struct k2_live {
 	const struct k2_cfg *cfg;
 	const struct k2_absint *ai;
-	uint16_t *regs_in;            /* per slot */
+	uint16_t *regs_in;	      /* per slot */
 	struct k2_stackset *stack_in; /* per slot; NULL without types: all live */
-	uint16_t *func_args;          /* per function: r1..r5 it reads */
-	bool *second;                 /* per slot: second half of an ld_imm64 */
+	uint16_t *func_args;	      /* per function: r1..r5 it reads */
+	bool *second;		      /* per slot: second half of an ld_imm64 */
 };
 
 static void ss_fill(struct k2_stackset *s, bool v)
@@ -89,7 +89,8 @@ static void stack_transfer(const struct k2_live *lv, uint32_t pc, struct k2_stac
 		int64_t lo = k2_sat_add(a->off_min, K2_STACK_BYTES);
 		int64_t hi = k2_sat_add(k2_sat_add(a->off_max, a->size), K2_STACK_BYTES);
 
-		if ((a->flags & K2_ACC_WRITE) && !(a->flags & K2_ACC_READ) && (a->flags & K2_ACC_CONST))
+		if ((a->flags & K2_ACC_WRITE) && !(a->flags & K2_ACC_READ) &&
+		    (a->flags & K2_ACC_CONST))
 			ss_range(s, lo, hi, false);
 		if (a->flags & K2_ACC_READ)
 			ss_range(s, lo, hi, true);
@@ -109,8 +110,7 @@ static void stack_transfer(const struct k2_live *lv, uint32_t pc, struct k2_stac
 }
 
 /* Live state at the end of block b: the union of its successors' starts. */
-static void block_out(const struct k2_live *lv, uint32_t b, uint16_t *regs,
-		      struct k2_stackset *stk)
+static void block_out(const struct k2_live *lv, uint32_t b, uint16_t *regs, struct k2_stackset *stk)
 {
 	const struct k2_bb *bb = &lv->cfg->bbs[b];
 
@@ -234,7 +234,9 @@ uint16_t k2_live_regs_out(const struct k2_live *lv, uint32_t i)
 {
 	const struct k2_cfg *cfg = lv->cfg;
 	uint32_t next = i + (BPF_CLASS(cfg->insns[i].code) == BPF_LD &&
-			     BPF_MODE(cfg->insns[i].code) == BPF_IMM ? 2 : 1);
+					     BPF_MODE(cfg->insns[i].code) == BPF_IMM
+				     ? 2
+				     : 1);
 	uint32_t b = cfg->bb_of[i];
 	struct k2_stackset stk;
 	uint16_t regs;

@@ -9,21 +9,21 @@
 /* One slot of the program being built, before `ja +0` filler is dropped. */
 struct el {
 	struct bpf_insn insn;
-	uint32_t old;     /* old slot, or NONE for replacement slots */
-	uint32_t target;  /* element index a jump, call or function load refers to, or NONE */
-	bool second;      /* second half of an ld_imm64 */
+	uint32_t old;	 /* old slot, or NONE for replacement slots */
+	uint32_t target; /* element index a jump, call or function load refers to, or NONE */
+	bool second;	 /* second half of an ld_imm64 */
 	bool keep;
 };
 
 struct splice {
 	const struct bpf_insn *insns;
 	uint32_t n;
-	const struct k2_edit *edits;  /* sorted by start */
+	const struct k2_edit *edits; /* sorted by start */
 	uint32_t n_edits;
 	struct el *el;
 	uint32_t n_el;
-	uint32_t *el_of_old;          /* per old slot (and n): the element a jump to it lands on */
-	uint32_t *newpos;             /* per element (and n_el): index in the output */
+	uint32_t *el_of_old; /* per old slot (and n): the element a jump to it lands on */
+	uint32_t *newpos;    /* per element (and n_el): index in the output */
 };
 
 static bool wide(const struct bpf_insn *in)
@@ -92,12 +92,16 @@ static int check_old(const struct splice *sp, const struct k2_edit *ed, struct k
 		if (second_slot(sp->insns, i))
 			continue;
 		if (k2_insn_op(in) == K2_OP_CALL_PSEUDO || k2_insn_op(in) == K2_OP_LDDW_FUNC)
-			return k2_err_set(e, -EINVAL, "edit %u:%u: insn %u refers to a function and "
-					  "cannot be replaced", ed->start, ed->end, i);
+			return k2_err_set(e, -EINVAL,
+					  "edit %u:%u: insn %u refers to a function and "
+					  "cannot be replaced",
+					  ed->start, ed->end, i);
 		if (wide(in) && in->src_reg &&
 		    (k + 1 >= ed->n || memcmp(&ed->repl[k], in, 2 * sizeof(*in))))
-			return k2_err_set(e, -EINVAL, "edit %u:%u: insn %u is a relocated ld_imm64 and "
-					  "must stay in place", ed->start, ed->end, i);
+			return k2_err_set(e, -EINVAL,
+					  "edit %u:%u: insn %u is a relocated ld_imm64 and "
+					  "must stay in place",
+					  ed->start, ed->end, i);
 	}
 	return 0;
 }
@@ -121,9 +125,10 @@ static int check_entries(const struct splice *sp, struct k2_err *e)
 			return k2_err_set(e, -EINVAL, "insn %u: target %ld out of range", i, t);
 		for (uint32_t j = 0; j < sp->n_edits; j++)
 			if (t > (long)sp->edits[j].start && t < (long)sp->edits[j].end)
-				return k2_err_set(e, -EINVAL, "insn %u jumps into the replaced range "
-						  "%u:%u at %ld", i, sp->edits[j].start,
-						  sp->edits[j].end, t);
+				return k2_err_set(e, -EINVAL,
+						  "insn %u jumps into the replaced range "
+						  "%u:%u at %ld",
+						  i, sp->edits[j].start, sp->edits[j].end, t);
 	}
 	return 0;
 }
@@ -135,8 +140,9 @@ static int check_edits(struct splice *sp, uint32_t n_main, struct k2_err *e)
 		int err;
 
 		if (ed->start >= ed->end || ed->end > sp->n)
-			return k2_err_set(e, -EINVAL, "edit %u:%u: empty or out of range (%u slots)",
-					  ed->start, ed->end, sp->n);
+			return k2_err_set(e, -EINVAL,
+					  "edit %u:%u: empty or out of range (%u slots)", ed->start,
+					  ed->end, sp->n);
 		if (second_slot(sp->insns, ed->start) ||
 		    (ed->end < sp->n && second_slot(sp->insns, ed->end)))
 			return k2_err_set(e, -EINVAL, "edit %u:%u: splits an ld_imm64", ed->start,
@@ -149,7 +155,8 @@ static int check_edits(struct splice *sp, uint32_t n_main, struct k2_err *e)
 			return k2_err_set(e, -EINVAL, "edit %u:%u: crosses the end of main at %u",
 					  ed->start, ed->end, n_main);
 		if (ed->n && !ed->repl)
-			return k2_err_set(e, -EINVAL, "edit %u:%u: no replacement", ed->start, ed->end);
+			return k2_err_set(e, -EINVAL, "edit %u:%u: no replacement", ed->start,
+					  ed->end);
 		err = check_repl(ed, e);
 		if (!err)
 			err = check_old(sp, ed, e);
@@ -184,7 +191,8 @@ static void lay_out(struct splice *sp)
 			for (uint32_t j = 0; j < ed->n; j++) {
 				push(sp, &ed->repl[j], NONE, j > 0 && second_slot(ed->repl, j));
 				if (!sp->el[first + j].second && refers(&ed->repl[j]))
-					sp->el[first + j].target = first + (uint32_t)target_of(&ed->repl[j], j);
+					sp->el[first + j].target = first + (uint32_t)target_of(
+										   &ed->repl[j], j);
 			}
 			for (uint32_t j = i + 1; j < ed->end; j++)
 				sp->el_of_old[j] = NONE;
@@ -235,13 +243,15 @@ static int retarget(struct splice *sp, struct bpf_insn *out, struct k2_err *e)
 		if (k2_insn_op(&el->insn) == K2_OP_JA32 || BPF_OP(el->insn.code) == BPF_CALL ||
 		    wide(&el->insn)) {
 			if (d < INT32_MIN || d > INT32_MAX)
-				return k2_err_set(e, -ERANGE, "insn %u: target offset %lld too far", at,
-						  (long long)d);
+				return k2_err_set(e, -ERANGE, "insn %u: target offset %lld too far",
+						  at, (long long)d);
 			out[at].imm = (int32_t)d;
 		} else {
 			if (d < INT16_MIN || d > INT16_MAX)
-				return k2_err_set(e, -ERANGE, "insn %u: jump offset %lld does not fit in "
-						  "16 bits", at, (long long)d);
+				return k2_err_set(e, -ERANGE,
+						  "insn %u: jump offset %lld does not fit in "
+						  "16 bits",
+						  at, (long long)d);
 			out[at].off = (int16_t)d;
 		}
 	}

@@ -1,4 +1,4 @@
-/* bpf/window.c: windows for the search: the rules, an optimal partition, live sets, preconditions. */
+/* bpf/window.c: windows for the search: rules, an optimal partition, live sets, conditions. */
 #include "bpf/k2_cfg.h"
 
 #include <ctype.h>
@@ -24,17 +24,13 @@ static const char *banned(const struct k2_analysis *an, uint32_t i)
 	const struct k2_opinfo *oi = op_of(in);
 
 	switch (oi->kind) {
-	case K2_KIND_CALL:
-		return "is a call";
-	case K2_KIND_EXIT:
-		return "is an exit";
+	case K2_KIND_CALL: return "is a call";
+	case K2_KIND_EXIT: return "is an exit";
 	case K2_KIND_LDABS:
-	case K2_KIND_LDIND:
-		return "is a legacy packet load (it may end the program)";
+	case K2_KIND_LDIND: return "is a legacy packet load (it may end the program)";
 	case K2_KIND_LDDW:
 		return in->src_reg ? "is a relocated ld_imm64 (map or function load)" : NULL;
-	default:
-		break;
+	default: break;
 	}
 	if (!k2_cfg_insn_reachable(an->cfg, i))
 		return "is unreachable";
@@ -78,15 +74,18 @@ int k2_win_check(const struct k2_analysis *an, uint32_t s, uint32_t e, struct k2
 	const char *why;
 
 	if (s >= e || e > cfg->n_insns)
-		return k2_err_set(err, -EINVAL, "window %u:%u: empty or out of range (%u instructions)",
-				  s, e, cfg->n_insns);
+		return k2_err_set(err, -EINVAL,
+				  "window %u:%u: empty or out of range (%u instructions)", s, e,
+				  cfg->n_insns);
 	if (is_second(cfg, s) || (e < cfg->n_insns && is_second(cfg, e)))
 		return k2_err_set(err, -EINVAL, "window %u:%u: splits an ld_imm64 at %u", s, e,
 				  is_second(cfg, s) ? s - 1 : e - 1);
 	f = k2_cfg_func_of(cfg, s);
 	if (e > cfg->funcs[f].end)
-		return k2_err_set(err, -EINVAL, "window %u:%u: crosses from the function at %u into "
-				  "the one at %u", s, e, cfg->funcs[f].start, cfg->funcs[f].end);
+		return k2_err_set(err, -EINVAL,
+				  "window %u:%u: crosses from the function at %u into "
+				  "the one at %u",
+				  s, e, cfg->funcs[f].start, cfg->funcs[f].end);
 	if (!k2_absint_reached(an->ai, s))
 		return k2_err_set(err, -EINVAL, "window %u:%u: no path reaches its start", s, e);
 	for (i = s; i < e; i += slots(&cfg->insns[i])) {
@@ -100,16 +99,22 @@ int k2_win_check(const struct k2_analysis *an, uint32_t s, uint32_t e, struct k2
 			long t = k2_insn_target(in, i);
 
 			if (t <= (long)i)
-				return k2_err_set(err, -EINVAL, "window %u:%u: insn %u jumps backward "
-						  "to %ld", s, e, i, t);
+				return k2_err_set(err, -EINVAL,
+						  "window %u:%u: insn %u jumps backward "
+						  "to %ld",
+						  s, e, i, t);
 			if (t > (long)e)
-				return k2_err_set(err, -EINVAL, "window %u:%u: insn %u jumps to %ld, "
-						  "past the window's end", s, e, i, t);
+				return k2_err_set(err, -EINVAL,
+						  "window %u:%u: insn %u jumps to %ld, "
+						  "past the window's end",
+						  s, e, i, t);
 		}
 		from = i > s ? entry_from_outside(cfg, s, e, i) : UINT32_MAX;
 		if (from != UINT32_MAX)
-			return k2_err_set(err, -EINVAL, "window %u:%u: insn %u jumps into the window "
-					  "at %u", s, e, from, i);
+			return k2_err_set(err, -EINVAL,
+					  "window %u:%u: insn %u jumps into the window "
+					  "at %u",
+					  s, e, from, i);
 	}
 	return 0;
 }
@@ -136,16 +141,17 @@ static void window_writes(const struct k2_analysis *an, uint32_t s, uint32_t e,
 		}
 		if (a->region != K2_MEM_STACK || a->frame)
 			continue;
-		lo = a->off_min < -2 * K2_STACK_BYTES ? -K2_STACK_BYTES : a->off_min + K2_STACK_BYTES;
+		lo = a->off_min < -2 * K2_STACK_BYTES ? -K2_STACK_BYTES
+						      : a->off_min + K2_STACK_BYTES;
 		hi = a->off_max > K2_STACK_BYTES ? 2 * K2_STACK_BYTES
-						  : a->off_max + a->size + K2_STACK_BYTES;
+						 : a->off_max + a->size + K2_STACK_BYTES;
 		for (int64_t b = lo < 0 ? 0 : lo; b < hi && b < K2_STACK_BYTES; b++)
 			w->w[b / 64] |= 1ULL << (b % 64);
 	}
 }
 
-int k2_win_describe(const struct k2_analysis *an, uint32_t s, uint32_t e,
-		       struct k2_win *w, struct k2_err *err)
+int k2_win_describe(const struct k2_analysis *an, uint32_t s, uint32_t e, struct k2_win *w,
+		    struct k2_err *err)
 {
 	struct k2_stackset wr, live;
 	int ret = k2_win_check(an, s, e, err);
@@ -181,10 +187,10 @@ int k2_win_describe(const struct k2_analysis *an, uint32_t s, uint32_t e,
 /* ---- the partition: dynamic programming over the instructions of each function ---- */
 
 struct dp {
-	uint32_t covered;  /* instructions inside windows in the prefix */
-	uint32_t count;    /* windows used */
-	uint32_t from;     /* previous position */
-	bool window;       /* [from, here) is a window */
+	uint32_t covered; /* instructions inside windows in the prefix */
+	uint32_t count;	  /* windows used */
+	uint32_t from;	  /* previous position */
+	bool window;	  /* [from, here) is a window */
 };
 
 static bool better(uint32_t cov, uint32_t cnt, const struct dp *d)
@@ -193,8 +199,8 @@ static bool better(uint32_t cov, uint32_t cnt, const struct dp *d)
 }
 
 /* Every valid window starting at s, by its end: calls add(end, insns) for each. */
-static void windows_from(const struct k2_analysis *an, uint32_t s, uint32_t fend,
-			 uint32_t max_len, uint32_t min_len, struct dp *dp, uint32_t base)
+static void windows_from(const struct k2_analysis *an, uint32_t s, uint32_t fend, uint32_t max_len,
+			 uint32_t min_len, struct dp *dp, uint32_t base)
 {
 	const struct k2_cfg *cfg = an->cfg;
 	uint32_t need_end = 0, insns = 0;
@@ -224,13 +230,13 @@ static void windows_from(const struct k2_analysis *an, uint32_t s, uint32_t fend
 			continue;
 		d = &dp[t - base];
 		if (better(dp[s - base].covered + insns, dp[s - base].count + 1, d))
-			*d = (struct dp){ dp[s - base].covered + insns, dp[s - base].count + 1, s, true };
+			*d = (struct dp){ dp[s - base].covered + insns, dp[s - base].count + 1, s,
+					  true };
 	}
 }
 
-static int select_func(const struct k2_analysis *an, uint32_t f, uint32_t max_len,
-		       uint32_t min_len, struct k2_win **out, uint32_t *n, uint32_t *cap,
-		       struct k2_err *e)
+static int select_func(const struct k2_analysis *an, uint32_t f, uint32_t max_len, uint32_t min_len,
+		       struct k2_win **out, uint32_t *n, uint32_t *cap, struct k2_err *e)
 {
 	const struct k2_func *fn = &an->cfg->funcs[f];
 	uint32_t len = fn->end - fn->start, base = fn->start, k, nw = 0, *starts;
@@ -270,7 +276,8 @@ static int select_func(const struct k2_analysis *an, uint32_t f, uint32_t max_le
 			*out = nwin;
 			*cap = c;
 		}
-		err = k2_win_describe(an, base + starts[k - 2], base + starts[k - 1], &(*out)[*n], e);
+		err = k2_win_describe(an, base + starts[k - 2], base + starts[k - 1], &(*out)[*n],
+				      e);
 		if (!err)
 			(*n)++;
 	}
@@ -280,7 +287,7 @@ static int select_func(const struct k2_analysis *an, uint32_t f, uint32_t max_le
 }
 
 int k2_wins_select(const struct k2_analysis *an, const struct k2_win_opts *opts,
-		      struct k2_win **out, uint32_t *n, struct k2_err *e)
+		   struct k2_win **out, uint32_t *n, struct k2_err *e)
 {
 	uint32_t max_len = opts && opts->max_len ? opts->max_len : DEFAULT_MAX;
 	uint32_t min_len = opts && opts->min_len ? opts->min_len : 1;
@@ -322,8 +329,8 @@ static int parse_one(const char **p, uint32_t *s, uint32_t *e, struct k2_err *er
 	return 0;
 }
 
-int k2_wins_parse(const struct k2_analysis *an, const char *spec, struct k2_win **out,
-		     uint32_t *n, struct k2_err *err)
+int k2_wins_parse(const struct k2_analysis *an, const char *spec, struct k2_win **out, uint32_t *n,
+		  struct k2_err *err)
 {
 	const char *p = spec;
 	uint32_t cap = 0;
@@ -379,11 +386,11 @@ static void restrict_state(struct k2_astate *st, uint16_t regs, const struct k2_
 			st->regs[r] = (struct k2_aval){ .type = K2_VT_NOT_INIT, .map = -1 };
 	for (int s = 0; s < K2_STACK_SLOTS; s++)
 		if (!((live->w[s / 8] >> ((s % 8) * 8)) & 0xff))
-			st->stack[s] = (struct k2_slot){ .spill = { .type = K2_VT_NOT_INIT, .map = -1 } };
+			st->stack[s] = (struct k2_slot){ .spill = { .type = K2_VT_NOT_INIT,
+								    .map = -1 } };
 }
 
-int k2_win_precond(const struct k2_analysis *an, const struct k2_win *w,
-		      struct k2_astate *pre)
+int k2_win_precond(const struct k2_analysis *an, const struct k2_win *w, struct k2_astate *pre)
 {
 	struct k2_stackset live;
 	int err = k2_absint_state_at(an->ai, w->start, pre);
@@ -395,8 +402,7 @@ int k2_win_precond(const struct k2_analysis *an, const struct k2_win *w,
 	return 0;
 }
 
-int k2_win_postcond(const struct k2_analysis *an, const struct k2_win *w,
-		       struct k2_astate *post)
+int k2_win_postcond(const struct k2_analysis *an, const struct k2_win *w, struct k2_astate *post)
 {
 	struct k2_stackset live;
 	int err = k2_absint_state_at(an->ai, w->end, post);
@@ -415,20 +421,19 @@ static int reg_mismatch(const struct k2_win *w, int r, const struct k2_aval *wan
 
 	k2_aval_str(want, a, sizeof(a));
 	k2_aval_str(got, b, sizeof(b));
-	return k2_err_set(e, -EACCES, "window %u:%u: r%d is %s in the program but %s after the "
-			  "replacement", w->start, w->end, r, a, b);
+	return k2_err_set(e, -EACCES,
+			  "window %u:%u: r%d is %s in the program but %s after the "
+			  "replacement",
+			  w->start, w->end, r, a, b);
 }
 
 /* A live stack byte keeps what the verifier knew of it. */
 static bool byte_ok(const struct k2_slot *want, const struct k2_slot *got, int b)
 {
 	switch (want->bytes[b]) {
-	case K2_SB_INVALID:
-		return true;
-	case K2_SB_MISC:
-		return got->bytes[b] != K2_SB_INVALID;
-	case K2_SB_ZERO:
-		return got->bytes[b] == K2_SB_ZERO;
+	case K2_SB_INVALID: return true;
+	case K2_SB_MISC: return got->bytes[b] != K2_SB_INVALID;
+	case K2_SB_ZERO: return got->bytes[b] == K2_SB_ZERO;
 	default:
 		return got->bytes[b] == K2_SB_SPILL && !memcmp(want->bytes, got->bytes, 8) &&
 		       k2_aval_leq(&got->spill, &want->spill);
@@ -460,14 +465,15 @@ int k2_win_post_check(const struct k2_analysis *an, const struct k2_win *w,
 	for (int a = 0; a < K2_STACK_BYTES && !err; a++)
 		if ((live.w[a / 64] >> (a % 64) & 1) &&
 		    !byte_ok(&want->stack[a / 8], &cand_post->stack[a / 8], a % 8))
-			err = k2_err_set(e, -EACCES, "window %u:%u: stack byte fp%d is less known after "
-					 "the replacement", w->start, w->end, a - K2_STACK_BYTES);
+			err = k2_err_set(e, -EACCES,
+					 "window %u:%u: stack byte fp%d is less known after "
+					 "the replacement",
+					 w->start, w->end, a - K2_STACK_BYTES);
 	free(want);
 	return err;
 }
 
-void k2_win_stack_out(const struct k2_analysis *an, const struct k2_win *w,
-			 struct k2_stackset *out)
+void k2_win_stack_out(const struct k2_analysis *an, const struct k2_win *w, struct k2_stackset *out)
 {
 	k2_live_stack_in(an->live, w->end, out);
 }

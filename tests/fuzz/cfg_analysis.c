@@ -1,4 +1,4 @@
-/* tests/fuzz/cfg_analysis.c: fuzz target: any program through CFG, types, liveness, windows, splicing. */
+/* tests/fuzz/cfg_analysis.c: fuzz target: any program through the whole analysis. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +14,9 @@
  * the analysis itself is exercised. Bits 1-3 pick the program type.
  */
 static const uint32_t types[8] = {
-	BPF_PROG_TYPE_XDP, BPF_PROG_TYPE_SCHED_CLS, BPF_PROG_TYPE_SOCKET_FILTER,
+	BPF_PROG_TYPE_XDP,    BPF_PROG_TYPE_SCHED_CLS,	BPF_PROG_TYPE_SOCKET_FILTER,
 	BPF_PROG_TYPE_KPROBE, BPF_PROG_TYPE_TRACEPOINT, BPF_PROG_TYPE_TRACING,
-	BPF_PROG_TYPE_XDP, BPF_PROG_TYPE_UNSPEC,
+	BPF_PROG_TYPE_XDP,    BPF_PROG_TYPE_UNSPEC,
 };
 
 static void shape(struct bpf_insn *v, uint32_t n)
@@ -34,8 +34,8 @@ static void shape(struct bpf_insn *v, uint32_t n)
 			off = (int16_t)((uint16_t)off % (n + 1) - i - 1);
 		if (op == K2_OP_JA32 || op == K2_OP_CALL_PSEUDO || op == K2_OP_LDDW_FUNC)
 			imm = (int32_t)((uint32_t)imm % (n + 1)) - (int32_t)i - 1;
-		if (oi->kind == K2_KIND_LDDW && (op == K2_OP_LDDW_MAP_IDX ||
-						 op == K2_OP_LDDW_MAP_IDX_VALUE))
+		if (oi->kind == K2_KIND_LDDW &&
+		    (op == K2_OP_LDDW_MAP_IDX || op == K2_OP_LDDW_MAP_IDX_VALUE))
 			imm = (int32_t)((uint32_t)imm % 4);
 		if (oi->kind == K2_KIND_LDX || oi->kind == K2_KIND_ST || oi->kind == K2_KIND_STX)
 			off = (int16_t)(off % 600);
@@ -57,7 +57,8 @@ static void windows_and_splices(const struct k2_analysis *an, const struct k2_pr
 	struct bpf_insn *out;
 	uint32_t n, n_out, n_main;
 	int32_t map[MAX_INSNS + 1];
-	struct k2_splice_opts so = { .sz = sizeof(so), .n_main = prog->n_main,
+	struct k2_splice_opts so = { .sz = sizeof(so),
+				     .n_main = prog->n_main,
 				     .drop_unreachable = true };
 
 	if (k2_wins_select(an, NULL, &w, &n, NULL))
@@ -72,15 +73,17 @@ static void windows_and_splices(const struct k2_analysis *an, const struct k2_pr
 		k2_win_precond(an, &w[k], &pre);
 		k2_win_postcond(an, &w[k], &post);
 		if (len <= 16)
-			k2_absint_fragment(prog, &pre, &prog->insns[w[k].start], len, acc, &post, viol,
-					   4, &nv, NULL);
+			k2_absint_fragment(prog, &pre, &prog->insns[w[k].start], len, acc, &post,
+					   viol, 4, &nv, NULL);
 		/* Every other window shrinks to its first instruction. */
-		ed[k] = (struct k2_edit){ w[k].start, w[k].end, &prog->insns[w[k].start],
-					  k % 2 || len < 2 || k2_insn_op(&prog->insns[w[k].start]) ==
-					  K2_OP_LDDW ? len : 1 };
+		ed[k] = (struct k2_edit){
+			w[k].start, w[k].end, &prog->insns[w[k].start],
+			k % 2 || len < 2 || k2_insn_op(&prog->insns[w[k].start]) == K2_OP_LDDW ? len
+											       : 1
+		};
 	}
-	if (ed && !k2_splice(prog->insns, prog->n_insns, ed, n, &so, &out, &n_out, &n_main, map,
-			     NULL))
+	if (ed &&
+	    !k2_splice(prog->insns, prog->n_insns, ed, n, &so, &out, &n_out, &n_main, map, NULL))
 		free(out);
 	free(ed);
 	free(w);

@@ -1,4 +1,4 @@
-/* tests/unit/absint_safety.c: each of the verifier's rules, broken once, is reported as the verifier would. */
+/* tests/unit/absint_safety.c: each verifier rule, broken once, is reported as it should. */
 #include "tests/unit/cfg_prog.h"
 
 struct rule_case {
@@ -9,16 +9,17 @@ struct rule_case {
 };
 
 /* r2 = data, r3 = data_end, 14 bytes checked; then the body. */
-#define PKT "r2 = *(u32 *)(r1 + 0)\n r3 = *(u32 *)(r1 + 4)\n r4 = r2\n r4 += 14\n" \
-	    "if r4 > r3 goto out\n"
+#define PKT                                                                                        \
+	"r2 = *(u32 *)(r1 + 0)\n r3 = *(u32 *)(r1 + 4)\n r4 = r2\n r4 += 14\n"                     \
+	"if r4 > r3 goto out\n"
 #define OUT "out: r0 = 2\n exit\n"
 /* r0 = lookup(map 0 (hash, 4-byte key, 16-byte value), &key on the stack) */
 #define LOOKUP "*(u32 *)(r10 - 4) = 0\n r2 = r10\n r2 += -4\n r1 = map[idx:0] ll\n call 1\n"
 
 static const struct rule_case cases[] = {
 	{ "clean", BPF_PROG_TYPE_XDP, PKT "r5 = *(u16 *)(r2 + 12)\n" OUT, NULL },
-	{ "stack below the frame", BPF_PROG_TYPE_XDP,
-	  "*(u64 *)(r10 - 520) = 1\n r0 = 0\n exit\n", "invalid stack off=-520 size=8" },
+	{ "stack below the frame", BPF_PROG_TYPE_XDP, "*(u64 *)(r10 - 520) = 1\n r0 = 0\n exit\n",
+	  "invalid stack off=-520 size=8" },
 	{ "stack above r10", BPF_PROG_TYPE_XDP, "r0 = *(u32 *)(r10 - 2)\n exit\n",
 	  "invalid stack off=-2 size=4" },
 	{ "unchecked packet", BPF_PROG_TYPE_XDP,
@@ -28,7 +29,8 @@ static const struct rule_case cases[] = {
 	  "insn 5: invalid access to packet, off=12 size=4" },
 	{ "negative packet offset", BPF_PROG_TYPE_XDP, PKT "r5 = *(u8 *)(r2 - 1)\n" OUT,
 	  "invalid access to packet, off=-1" },
-	{ "pkt_end arithmetic", BPF_PROG_TYPE_XDP, "r3 = *(u32 *)(r1 + 4)\n r3 += 1\n r0 = 0\n exit\n",
+	{ "pkt_end arithmetic", BPF_PROG_TYPE_XDP,
+	  "r3 = *(u32 *)(r1 + 4)\n r3 += 1\n r0 = 0\n exit\n",
 	  "insn 1: R3 pointer arithmetic on pkt_end prohibited" },
 	{ "32-bit pointer arithmetic", BPF_PROG_TYPE_XDP,
 	  "r2 = *(u32 *)(r1 + 0)\n w2 += 1\n r0 = 0\n exit\n",
@@ -78,7 +80,8 @@ static const struct rule_case cases[] = {
 	{ "legacy load ok", BPF_PROG_TYPE_SOCKET_FILTER, "r6 = r1\n r0 = *(u16 *)skb[12]\n exit\n",
 	  NULL },
 	{ "dead branch is not checked", BPF_PROG_TYPE_XDP,
-	  "r2 = 0\n if r2 != 0 goto bad\n r0 = 0\n exit\nbad: r0 = *(u64 *)(r2 + 0)\n exit\n", NULL },
+	  "r2 = 0\n if r2 != 0 goto bad\n r0 = 0\n exit\nbad: r0 = *(u64 *)(r2 + 0)\n exit\n",
+	  NULL },
 };
 
 static bool has_viol(const struct k2_analysis *an, const char *want)
@@ -114,7 +117,8 @@ Test(absint_safety, unsafe_accesses_say_why)
 {
 	struct pb p;
 	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
-		"r2 = *(u32 *)(r1 + 0)\n r0 = *(u8 *)(r2 + 0)\n r3 = 5\n r0 = *(u8 *)(r3 + 0)\n exit\n");
+					    "r2 = *(u32 *)(r1 + 0)\n r0 = *(u8 *)(r2 + 0)\n r3 = "
+					    "5\n r0 = *(u8 *)(r3 + 0)\n exit\n");
 	const struct k2_access *a = k2_absint_access(an->ai, 1), *b = k2_absint_access(an->ai, 3);
 
 	cr_expect_eq(a->region, K2_MEM_PKT);

@@ -1,18 +1,37 @@
-/* tests/unit/absint_scalar.c: the scalar domain is sound: every concrete result lies in the abstract one. */
+/* tests/unit/absint_scalar.c: the scalar domain is sound against a reference ALU. */
 #include <criterion/criterion.h>
 
 #include "bpf/absint_int.h"
 #include "bpf/k2_rand.h"
 
-#define K 4          /* concrete values per abstract value */
+#define K      4 /* concrete values per abstract value */
 #define ROUNDS 4000
 
 static uint64_t pick(struct k2_rng *r)
 {
 	static const uint64_t edge[] = {
-		0, 1, 2, 7, 8, 31, 32, 63, 64, 255, 256, 0x7fffffff, 0x80000000, 0xffffffff,
-		0x100000000ULL, 0x7fffffffffffffffULL, 0x8000000000000000ULL, ~0ULL, ~0ULL - 1,
-		(uint64_t)-32, 0xffff, 0x10000,
+		0,
+		1,
+		2,
+		7,
+		8,
+		31,
+		32,
+		63,
+		64,
+		255,
+		256,
+		0x7fffffff,
+		0x80000000,
+		0xffffffff,
+		0x100000000ULL,
+		0x7fffffffffffffffULL,
+		0x8000000000000000ULL,
+		~0ULL,
+		~0ULL - 1,
+		(uint64_t)-32,
+		0xffff,
+		0x10000,
 	};
 	uint64_t x = k2_rng_next(r);
 
@@ -20,7 +39,7 @@ static uint64_t pick(struct k2_rng *r)
 	case 0: return edge[(x >> 8) % (sizeof(edge) / sizeof(edge[0]))];
 	case 1: return (x >> 8) % 64;
 	case 2: return (uint32_t)(x >> 3);
-	case 3: return (uint64_t)-(int64_t)((x >> 8) % 300);
+	case 3: return (uint64_t) - (int64_t)((x >> 8) % 300);
 	case 4: return (x >> 8) & 0xff00;
 	default: return k2_rng_next(r);
 	}
@@ -42,8 +61,8 @@ static bool contains(const struct k2_aval *a, uint64_t x)
 {
 	return a->type == K2_VT_SCALAR && (x & ~a->var.mask) == a->var.value && x >= a->umin &&
 	       x <= a->umax && (int64_t)x >= a->smin && (int64_t)x <= a->smax &&
-	       (uint32_t)x >= a->u32min && (uint32_t)x <= a->u32max &&
-	       (int32_t)x >= a->s32min && (int32_t)x <= a->s32max;
+	       (uint32_t)x >= a->u32min && (uint32_t)x <= a->u32max && (int32_t)x >= a->s32min &&
+	       (int32_t)x <= a->s32max;
 }
 
 /* The ISA's ALU, as the reference. */
@@ -72,11 +91,15 @@ static uint64_t ref_alu(uint8_t op, uint64_t d, uint64_t s, unsigned w, bool sgn
 		if (!sgn) {
 			r = s ? d / s : 0;
 		} else if (w == 64) {
-			r = !s ? 0 : ((int64_t)d == INT64_MIN && (int64_t)s == -1) ? d
-			   : (uint64_t)((int64_t)d / (int64_t)s);
+			r = !s ? 0
+			    : ((int64_t)d == INT64_MIN && (int64_t)s == -1)
+				    ? d
+				    : (uint64_t)((int64_t)d / (int64_t)s);
 		} else {
-			r = !s ? 0 : ((int32_t)d == INT32_MIN && (int32_t)s == -1) ? d
-			   : (uint64_t)(uint32_t)((int32_t)d / (int32_t)s);
+			r = !s ? 0
+			    : ((int32_t)d == INT32_MIN && (int32_t)s == -1)
+				    ? d
+				    : (uint64_t)(uint32_t)((int32_t)d / (int32_t)s);
 		}
 		break;
 	default: /* BPF_MOD */
@@ -85,7 +108,9 @@ static uint64_t ref_alu(uint8_t op, uint64_t d, uint64_t s, unsigned w, bool sgn
 		} else if (w == 64) {
 			r = !s ? d : (int64_t)s == -1 ? 0 : (uint64_t)((int64_t)d % (int64_t)s);
 		} else {
-			r = !s ? d : (int32_t)s == -1 ? 0 : (uint64_t)(uint32_t)((int32_t)d % (int32_t)s);
+			r = !s		       ? d
+			    : (int32_t)s == -1 ? 0
+					       : (uint64_t)(uint32_t)((int32_t)d % (int32_t)s);
 		}
 		break;
 	}
@@ -125,8 +150,9 @@ static void values(struct k2_rng *r, uint64_t *xs, int k)
 
 Test(absint_scalar, alu_is_sound)
 {
-	static const uint8_t ops[] = { BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV, BPF_MOD, BPF_AND,
-				       BPF_OR, BPF_XOR, BPF_LSH, BPF_RSH, BPF_ARSH, BPF_NEG, BPF_MOV };
+	static const uint8_t ops[] = { BPF_ADD,	 BPF_SUB, BPF_MUL, BPF_DIV, BPF_MOD,
+				       BPF_AND,	 BPF_OR,  BPF_XOR, BPF_LSH, BPF_RSH,
+				       BPF_ARSH, BPF_NEG, BPF_MOV };
 	struct k2_rng r;
 
 	k2_rng_seed(&r, 1);
@@ -158,17 +184,18 @@ Test(absint_scalar, alu_is_sound)
 					  (unsigned long long)ys[j], (unsigned long long)want,
 					  (unsigned long long)res.var.value,
 					  (unsigned long long)res.var.mask,
-					  (unsigned long long)res.umin, (unsigned long long)res.umax,
-					  (long long)res.smin, (long long)res.smax);
+					  (unsigned long long)res.umin,
+					  (unsigned long long)res.umax, (long long)res.smin,
+					  (long long)res.smax);
 			}
 	}
 }
 
 Test(absint_scalar, extensions_and_swaps_are_sound)
 {
-	static const enum k2_op ends[] = { K2_OP_LE16, K2_OP_LE32, K2_OP_LE64, K2_OP_BE16,
-					   K2_OP_BE32, K2_OP_BE64, K2_OP_BSWAP16, K2_OP_BSWAP32,
-					   K2_OP_BSWAP64 };
+	static const enum k2_op ends[] = { K2_OP_LE16,	  K2_OP_LE32,	 K2_OP_LE64,
+					   K2_OP_BE16,	  K2_OP_BE32,	 K2_OP_BE64,
+					   K2_OP_BSWAP16, K2_OP_BSWAP32, K2_OP_BSWAP64 };
 	struct k2_rng r;
 
 	k2_rng_seed(&r, 2);
@@ -197,8 +224,9 @@ Test(absint_scalar, extensions_and_swaps_are_sound)
 			uint64_t v = w == 64 ? xs[i] : xs[i] & ((1ULL << w) - 1), want = v;
 
 			if (op >= K2_OP_BE16)
-				want = w == 16 ? __builtin_bswap16((uint16_t)v)
-				       : w == 32 ? __builtin_bswap32((uint32_t)v) : __builtin_bswap64(v);
+				want = w == 16	 ? __builtin_bswap16((uint16_t)v)
+				       : w == 32 ? __builtin_bswap32((uint32_t)v)
+						 : __builtin_bswap64(v);
 			cr_assert(contains(&res, want), "%s of %#llx", k2_op_info(op)->name,
 				  (unsigned long long)xs[i]);
 		}
@@ -207,7 +235,7 @@ Test(absint_scalar, extensions_and_swaps_are_sound)
 
 Test(absint_scalar, refinement_keeps_every_value_that_takes_the_branch)
 {
-	static const uint8_t ops[] = { BPF_JEQ, BPF_JNE, BPF_JGT, BPF_JGE, BPF_JLT, BPF_JLE,
+	static const uint8_t ops[] = { BPF_JEQ,	 BPF_JNE,  BPF_JGT,  BPF_JGE,  BPF_JLT, BPF_JLE,
 				       BPF_JSGT, BPF_JSGE, BPF_JSLT, BPF_JSLE, BPF_JSET };
 	struct k2_rng r;
 

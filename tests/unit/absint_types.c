@@ -1,4 +1,4 @@
-/* tests/unit/absint_types.c: register types as the verifier tracks them: ctx, packet, maps, spills, calls. */
+/* tests/unit/absint_types.c: register types as the verifier tracks them. */
 #include "tests/unit/cfg_prog.h"
 
 static const struct k2_access *acc(const struct k2_analysis *an, uint32_t i)
@@ -9,7 +9,8 @@ static const struct k2_access *acc(const struct k2_analysis *an, uint32_t i)
 Test(absint_types, xdp_ctx_fields)
 {
 	struct pb p;
-	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
+	struct k2_analysis *an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
 		"r2 = *(u32 *)(r1 + 0)\n r3 = *(u32 *)(r1 + 4)\n r4 = *(u32 *)(r1 + 8)\n"
 		"r5 = *(u32 *)(r1 + 12)\n r0 = 2\n exit\n");
 
@@ -28,7 +29,8 @@ Test(absint_types, xdp_ctx_fields)
 Test(absint_types, tc_and_socket_ctx_fields)
 {
 	struct pb p;
-	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_SCHED_CLS, 0,
+	struct k2_analysis *an = pb_analyze(
+		&p, BPF_PROG_TYPE_SCHED_CLS, 0,
 		"r2 = *(u32 *)(r1 + 76)\n r3 = *(u32 *)(r1 + 80)\n r4 = *(u32 *)(r1 + 140)\n"
 		"r5 = *(u8 *)(r1 + 0)\n *(u32 *)(r1 + 8) = r5\n r0 = 0\n exit\n");
 
@@ -73,7 +75,8 @@ Test(absint_types, packet_bounds_from_every_comparison)
 
 		snprintf(text, sizeof(text),
 			 "r2 = *(u32 *)(r1 + 0)\n r3 = *(u32 *)(r1 + 4)\n r4 = r2\n r4 += 14\n"
-			 "if %s goto t\n r0 = 0\n exit\nt: r0 = 1\n exit\n", cases[i].cond);
+			 "if %s goto t\n r0 = 0\n exit\nt: r0 = 1\n exit\n",
+			 cases[i].cond);
 		an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0, text);
 		cr_expect_eq(pb_reg_at(an, 7, 2).range, cases[i].taken, "%s taken: r=%u",
 			     cases[i].cond, pb_reg_at(an, 7, 2).range);
@@ -87,7 +90,8 @@ Test(absint_types, packet_bounds_from_every_comparison)
 Test(absint_types, packet_access_needs_the_range)
 {
 	struct pb p;
-	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
+	struct k2_analysis *an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
 		"r2 = *(u32 *)(r1 + 0)\n r3 = *(u32 *)(r1 + 4)\n r4 = r2\n r4 += 14\n"
 		"if r4 > r3 goto out\n r5 = *(u16 *)(r2 + 12)\n r6 = *(u16 *)(r2 + 13)\n"
 		"out: r0 = 2\n exit\n");
@@ -108,7 +112,8 @@ Test(absint_types, variable_packet_offsets_share_their_range)
 {
 	struct pb p;
 	/* IPv4 header of variable length: the TCP header behind it is checked against data_end. */
-	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
+	struct k2_analysis *an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
 		"r2 = *(u32 *)(r1 + 0)\n r3 = *(u32 *)(r1 + 4)\n r4 = r2\n r4 += 34\n"
 		"if r4 > r3 goto out\n r5 = *(u8 *)(r2 + 14)\n r5 &= 15\n r5 <<= 2\n"
 		"r6 = r2\n r6 += r5\n r7 = r6\n r7 += 34\n if r7 > r3 goto out\n"
@@ -131,7 +136,8 @@ Test(absint_types, null_checks_refine_both_branches_and_copies)
 	struct k2_analysis *an;
 
 	pb_map(&p, 0, BPF_MAP_TYPE_HASH, 4, 16);
-	an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 1,
+	an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 1,
 		"*(u32 *)(r10 - 4) = 0\n r2 = r10\n r2 += -4\n r1 = map[idx:0] ll\n call 1\n"
 		"r6 = r0\n if r0 != 0 goto hit\n r0 = 1\n exit\n"
 		"hit: r1 = *(u64 *)(r6 + 8)\n r0 = 2\n exit\n");
@@ -154,10 +160,13 @@ Test(absint_types, null_checks_refine_both_branches_and_copies)
 Test(absint_types, spills_keep_types_and_bounds)
 {
 	struct pb p;
-	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
+	struct k2_analysis *an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
 		"r2 = *(u32 *)(r1 + 0)\n r3 = *(u32 *)(r1 + 4)\n r4 = r2\n r4 += 14\n"
-		"if r4 > r3 goto out\n *(u64 *)(r10 - 8) = r2\n r5 = 300\n *(u32 *)(r10 - 12) = r5\n"
-		"*(u64 *)(r10 - 24) = r5\n r2 = 0\n r6 = *(u64 *)(r10 - 8)\n r7 = *(u32 *)(r10 - 12)\n"
+		"if r4 > r3 goto out\n *(u64 *)(r10 - 8) = r2\n r5 = 300\n *(u32 *)(r10 - 12) = "
+		"r5\n"
+		"*(u64 *)(r10 - 24) = r5\n r2 = 0\n r6 = *(u64 *)(r10 - 8)\n r7 = *(u32 *)(r10 - "
+		"12)\n"
 		"r8 = *(u8 *)(r10 - 24)\n r9 = *(u16 *)(r6 + 12)\n r2 = *(u32 *)(r10 - 8)\n"
 		"out: r0 = 2\n exit\n");
 	struct k2_aval r6 = pb_reg_at(an, 13, 6);
@@ -182,7 +191,8 @@ Test(absint_types, spills_keep_types_and_bounds)
 Test(absint_types, copies_of_a_scalar_are_refined_together)
 {
 	struct pb p;
-	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
+	struct k2_analysis *an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
 		"r1 = *(u32 *)(r1 + 12)\n r2 = r1\n *(u64 *)(r10 - 8) = r2\n if r1 > 9 goto out\n"
 		"r3 = *(u64 *)(r10 - 8)\n r0 = 0\n exit\nout: r0 = 1\n exit\n");
 
@@ -195,7 +205,8 @@ Test(absint_types, copies_of_a_scalar_are_refined_together)
 Test(absint_types, joined_null_and_pointer_needs_a_check)
 {
 	struct pb p;
-	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
+	struct k2_analysis *an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
 		"r2 = *(u32 *)(r1 + 0)\n r3 = *(u32 *)(r1 + 4)\n r7 = 0\n r4 = r2\n r4 += 14\n"
 		"if r4 > r3 goto j\n r7 = r2\nj: if r7 == 0 goto out\n r0 = *(u8 *)(r7 + 1)\n"
 		"r0 = *(u8 *)(r7 + 20)\nout: r0 = 2\n exit\n");
@@ -217,8 +228,9 @@ Test(absint_types, values_of_two_maps_join_into_a_map_set)
 	pb_map(&p, 0, BPF_MAP_TYPE_ARRAY, 4, 8);
 	pb_map(&p, 1, BPF_MAP_TYPE_ARRAY, 4, 16);
 	an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 2,
-		"r6 = map[idx:0][0]+0 ll\n r2 = *(u32 *)(r1 + 12)\n if r2 == 0 goto j\n"
-		"r6 = map[idx:1][0]+0 ll\nj: r0 = *(u64 *)(r6 + 0)\n r0 = *(u64 *)(r6 + 8)\n exit\n");
+			"r6 = map[idx:0][0]+0 ll\n r2 = *(u32 *)(r1 + 12)\n if r2 == 0 goto j\n"
+			"r6 = map[idx:1][0]+0 ll\nj: r0 = *(u64 *)(r6 + 0)\n r0 = *(u64 *)(r6 + "
+			"8)\n exit\n");
 
 	cr_expect_eq(acc(an, 6)->region, K2_MEM_MAP_VALUE);
 	cr_expect_eq(acc(an, 6)->map, -1);
@@ -231,7 +243,8 @@ Test(absint_types, values_of_two_maps_join_into_a_map_set)
 Test(absint_types, loops_reach_a_fixpoint)
 {
 	struct pb p;
-	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
+	struct k2_analysis *an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
 		"r0 = 0\n r2 = 0\ntop: r0 += r2\n r2 += 1\n *(u64 *)(r10 - 8) = r2\n"
 		"if r2 < 100 goto top\n r3 = *(u64 *)(r10 - 8)\n exit\n");
 
@@ -245,7 +258,8 @@ Test(absint_types, loops_reach_a_fixpoint)
 Test(absint_types, subprograms_see_the_callers_frame_and_packet)
 {
 	struct pb p;
-	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
+	struct k2_analysis *an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
 		"r6 = *(u32 *)(r1 + 0)\n r3 = *(u32 *)(r1 + 4)\n r4 = r6\n r4 += 14\n"
 		"if r4 > r3 goto out\n *(u64 *)(r10 - 8) = 7\n r1 = r10\n r1 += -8\n r2 = r6\n"
 		"call f\n r0 += 1\n exit\nout: r0 = 2\n exit\n"
@@ -269,7 +283,8 @@ Test(absint_types, subprograms_see_the_callers_frame_and_packet)
 Test(absint_types, packet_moves_drop_packet_pointers)
 {
 	struct pb p;
-	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
+	struct k2_analysis *an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
 		"r6 = r1\n r7 = *(u32 *)(r1 + 0)\n r1 = r6\n r2 = 4\n call 44\n"
 		"r0 = *(u8 *)(r7 + 0)\n r0 = 2\n exit\n");
 
@@ -286,8 +301,8 @@ Test(absint_types, ringbuf_records_are_memory_of_their_size)
 
 	pb_map(&p, 0, BPF_MAP_TYPE_RINGBUF, 0, 0);
 	an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 1,
-		"r1 = map[idx:0] ll\n r2 = 16\n r3 = 0\n call 131\n if r0 == 0 goto out\n"
-		"*(u64 *)(r0 + 8) = 1\n r1 = r0\n r2 = 0\n call 132\nout: r0 = 2\n exit\n");
+			"r1 = map[idx:0] ll\n r2 = 16\n r3 = 0\n call 131\n if r0 == 0 goto out\n"
+			"*(u64 *)(r0 + 8) = 1\n r1 = r0\n r2 = 0\n call 132\nout: r0 = 2\n exit\n");
 
 	cr_expect(pb_reg_at(an, 5, 0).maybe_null);
 	cr_expect_eq(pb_reg_at(an, 6, 0).type, K2_VT_PTR_MEM);
@@ -301,7 +316,8 @@ Test(absint_types, ringbuf_records_are_memory_of_their_size)
 Test(absint_types, unknown_helpers_give_unknown_values)
 {
 	struct pb p;
-	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
+	struct k2_analysis *an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
 		"*(u64 *)(r10 - 8) = 1\n r1 = r10\n r1 += -8\n call 999\n r1 = *(u64 *)(r10 - 8)\n"
 		"r0 = 2\n exit\n");
 	uint64_t c;
@@ -315,7 +331,8 @@ Test(absint_types, unknown_helpers_give_unknown_values)
 Test(absint_types, fragments_are_typed_under_a_precondition)
 {
 	struct pb p, frag;
-	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
+	struct k2_analysis *an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
 		"r2 = *(u32 *)(r1 + 0)\n r3 = *(u32 *)(r1 + 4)\n r4 = r2\n r4 += 14\n"
 		"if r4 > r3 goto out\n r5 = *(u16 *)(r2 + 12)\nout: r0 = 2\n exit\n");
 	struct k2_astate pre, post;

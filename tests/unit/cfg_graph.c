@@ -66,8 +66,10 @@ Test(cfg_graph, ld_imm64_is_one_node_of_two_slots)
 Test(cfg_graph, ja32_and_jumps_back_make_loops)
 {
 	struct pb p;
-	struct k2_cfg *c = build(&p, "r0 = 0\ntop: r0 += 1\n if r0 > 9 goto out\n gotol top\n"
-				     "out: exit\n", false);
+	struct k2_cfg *c = build(&p,
+				 "r0 = 0\ntop: r0 += 1\n if r0 > 9 goto out\n gotol top\n"
+				 "out: exit\n",
+				 false);
 	uint32_t top = c->bb_of[1], n;
 	const uint32_t *rpo = k2_cfg_rpo(c, 0, &n);
 
@@ -84,10 +86,12 @@ Test(cfg_graph, ja32_and_jumps_back_make_loops)
 Test(cfg_graph, calls_make_functions)
 {
 	struct pb p;
-	struct k2_cfg *c = build(&p, "r1 = 1\n call f\n r2 = func[g] ll\n exit\n"
-				     "f: r0 = r1\n exit\n"
-				     "g: r0 = 0\n exit\n"
-				     "h: r0 = 2\n exit\n", false);
+	struct k2_cfg *c = build(&p,
+				 "r1 = 1\n call f\n r2 = func[g] ll\n exit\n"
+				 "f: r0 = r1\n exit\n"
+				 "g: r0 = 0\n exit\n"
+				 "h: r0 = 2\n exit\n",
+				 false);
 
 	cr_assert_eq(c->n_funcs, 3, "main, f and g (h is only unreachable code of g)");
 	cr_expect_eq(c->funcs[1].start, 5);
@@ -147,15 +151,19 @@ Test(cfg_graph, errors_name_the_instruction)
 	struct k2_err e;
 
 	cr_expect(strstr(build_err(&p, "call f\n exit\nf: if r1 > 0 goto -3\n exit\n", false, &e),
-			 "insn 2: jump to 0 leaves the function at 2"), "%s", e.msg);
-	cr_expect(strstr(build_err(&p, "call f\n r0 = 0\nf: r0 = 1\n exit\n", false, &e),
-			 "insn 1: function at 0 falls through into the next"), "%s", e.msg);
-	cr_expect(strstr(build_err(&p, "r0 = 0\n", false, &e), "insn 0: control falls off"),
+			 "insn 2: jump to 0 leaves the function at 2"),
 		  "%s", e.msg);
+	cr_expect(strstr(build_err(&p, "call f\n r0 = 0\nf: r0 = 1\n exit\n", false, &e),
+			 "insn 1: function at 0 falls through into the next"),
+		  "%s", e.msg);
+	cr_expect(strstr(build_err(&p, "r0 = 0\n", false, &e), "insn 0: control falls off"), "%s",
+		  e.msg);
 	cr_expect(strstr(build_err(&p, "call f\nf: exit\n", true, &e),
-			 "insn 0: call to a function inside a fragment"), "%s", e.msg);
+			 "insn 0: call to a function inside a fragment"),
+		  "%s", e.msg);
 	cr_expect(strstr(build_err(&p, "if r1 > 0 goto +3\n exit\n", true, &e),
-			 "insn 0: jump out of range"), "%s", e.msg);
+			 "insn 0: jump out of range"),
+		  "%s", e.msg);
 	p.v[0] = (struct bpf_insn){ .code = 0xff };
 	p.v[1] = (struct bpf_insn){ .code = BPF_JMP | BPF_EXIT };
 	cr_expect_lt(k2_cfg_build(p.v, 2, NULL, &(struct k2_cfg *){ NULL }, &e), 0);

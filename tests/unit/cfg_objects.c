@@ -1,4 +1,4 @@
-/* tests/unit/cfg_objects.c: the analysis on real objects (xdp-tools, corpus): types, windows, splices that run the same. */
+/* tests/unit/cfg_objects.c: the analysis on xdp-tools and corpus objects, end to end. */
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,8 +74,9 @@ static void check_types(const char *path, const struct k2_prog *prog, void *arg)
 
 	k2_analysis_stats(an, &st);
 	printf("types %-26s %-20s insns %4u accesses %3u typed %3u const %3u safe %3u kernel %2u "
-	       "violations %u\n", base(path), prog->name, st.n_insns, st.n_access, st.n_typed,
-	       st.n_const, st.n_safe, st.n_region[K2_MEM_KERNEL], st.n_violations);
+	       "violations %u\n",
+	       base(path), prog->name, st.n_insns, st.n_access, st.n_typed, st.n_const, st.n_safe,
+	       st.n_region[K2_MEM_KERNEL], st.n_violations);
 	cr_expect_eq(st.n_typed, st.n_access, "%s %s: untyped accesses", path, prog->sec);
 	cr_expect_eq(st.n_violations, 0, "%s %s: the kernel accepts it, yet: %s", path, prog->sec,
 		     st.n_violations ? k2_absint_violations(an->ai, &(uint32_t){ 0 })[0].msg : "");
@@ -160,7 +161,7 @@ Test(cfg_objects, windows_cover_every_coverable_instruction)
 /* ---- rewriting windows with what the analysis knows, then running both programs ---- */
 
 struct rewrite {
-	struct bpf_insn *repl;  /* one slot per old slot */
+	struct bpf_insn *repl; /* one slot per old slot */
 	uint32_t n_dead, n_folded, n_clobbers;
 };
 
@@ -213,8 +214,8 @@ static void rewrite_insn(const struct k2_analysis *an, uint32_t i, struct rewrit
 	struct k2_astate st;
 	uint64_t c;
 
-	if ((pure && !(defs & out)) || ((oi->kind == K2_KIND_ST || oi->kind == K2_KIND_STX) &&
-					 dead_store(an, i))) {
+	if ((pure && !(defs & out)) ||
+	    ((oi->kind == K2_KIND_ST || oi->kind == K2_KIND_STX) && dead_store(an, i))) {
 		k2_insn_encode(K2_OP_JA, 0, 0, 0, 0, &rw->repl[i]);
 		rw->n_dead++;
 		return;
@@ -227,7 +228,8 @@ static void rewrite_insn(const struct k2_analysis *an, uint32_t i, struct rewrit
 	if ((int64_t)c == (int32_t)c)
 		k2_insn_encode(K2_OP_MOV64_K, in->dst_reg, 0, 0, (int32_t)c, &rw->repl[i]);
 	else if (c <= UINT32_MAX)
-		k2_insn_encode(K2_OP_MOV32_K, in->dst_reg, 0, 0, (int32_t)(uint32_t)c, &rw->repl[i]);
+		k2_insn_encode(K2_OP_MOV32_K, in->dst_reg, 0, 0, (int32_t)(uint32_t)c,
+			       &rw->repl[i]);
 	else
 		return;
 	rw->n_folded++;
@@ -287,8 +289,9 @@ static bool compare_runs(const struct k2_result *x, const struct k2_result *y, c
 	cr_assert_eq(x->n_effects, y->n_effects, "%s", what);
 	for (uint32_t k = 0; k < x->n_effects; k++) {
 		cr_assert_eq(x->effects[k].helper, y->effects[k].helper, "%s", what);
-		cr_assert(!memcmp(x->effects[k].args, y->effects[k].args, sizeof(x->effects[k].args)),
-			  "%s: effect %u", what, k);
+		cr_assert(
+			!memcmp(x->effects[k].args, y->effects[k].args, sizeof(x->effects[k].args)),
+			"%s: effect %u", what, k);
 	}
 	cr_assert_eq(x->ctx_len, y->ctx_len, "%s", what);
 	cr_assert(!x->ctx_len || !memcmp(x->ctx, y->ctx, x->ctx_len), "%s: ctx differs", what);
@@ -303,7 +306,8 @@ static void fill_maps(const struct k2_prog *prog, struct k2_mapstate *ms, struct
 	for (uint32_t m = 0; m < prog->n_maps; m++) {
 		const struct k2_map *mp = &prog->maps[m];
 		uint32_t vs = map_value_bytes(mp, 2);
-		bool array = mp->type == BPF_MAP_TYPE_ARRAY || mp->type == BPF_MAP_TYPE_PERCPU_ARRAY;
+		bool array = mp->type == BPF_MAP_TYPE_ARRAY ||
+			     mp->type == BPF_MAP_TYPE_PERCPU_ARRAY;
 		bool hash = mp->type == BPF_MAP_TYPE_HASH || mp->type == BPF_MAP_TYPE_PERCPU_HASH ||
 			    mp->type == BPF_MAP_TYPE_LRU_HASH;
 
@@ -416,8 +420,9 @@ static void check_rewrites(const char *path, const struct k2_prog *prog, void *a
 	for (uint32_t k = 0; k < n; k++)
 		ed[k] = (struct k2_edit){ w[k].start, w[k].end, &prog->insns[w[k].start],
 					  w[k].end - w[k].start };
-	cr_assert_eq(k2_splice(prog->insns, prog->n_insns, ed, n, &so, &out, &n_out, &n_main, map,
-			       &e), 0, "%s: %s", path, e.msg);
+	cr_assert_eq(
+		k2_splice(prog->insns, prog->n_insns, ed, n, &so, &out, &n_out, &n_main, map, &e),
+		0, "%s: %s", path, e.msg);
 	cr_expect_eq(n_out, prog->n_insns, "%s %s: identity", path, prog->sec);
 	cr_expect(!memcmp(out, prog->insns, n_out * sizeof(*out)), "%s %s: identity", path,
 		  prog->sec);
@@ -440,8 +445,9 @@ static void check_rewrites(const char *path, const struct k2_prog *prog, void *a
 		rw.n_clobbers += ed[k].n - len;
 		ed[k].repl = r;
 	}
-	cr_assert_eq(k2_splice(prog->insns, prog->n_insns, ed, n, &so, &out, &n_out, &n_main, map,
-			       &e), 0, "%s: %s", path, e.msg);
+	cr_assert_eq(
+		k2_splice(prog->insns, prog->n_insns, ed, n, &so, &out, &n_out, &n_main, map, &e),
+		0, "%s: %s", path, e.msg);
 	cr_expect_eq(k2_insns_check(out, n_out, NULL, &e), 0, "%s %s: %s", path, prog->sec, e.msg);
 	for (uint32_t i = 0; i < n_out; i++)
 		cr_expect_not(k2_insn_op(&out[i]) == K2_OP_JA && out[i].off == 0, "filler left");

@@ -2,7 +2,7 @@
 #include "tests/unit/cfg_prog.h"
 
 #define R(n) (1u << (n))
-#define FP R(10)
+#define FP   R(10)
 
 static bool byte_live(const struct k2_analysis *an, uint32_t i, int off)
 {
@@ -27,7 +27,8 @@ static uint32_t n_live_bytes(const struct k2_analysis *an, uint32_t i)
 Test(live_regs, defs_kill_and_uses_gen)
 {
 	struct pb p;
-	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
+	struct k2_analysis *an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
 		"r2 = 1\n r3 = 2\n r2 += r3\n r3 = 5\n if r1 > 0 goto l\n r0 = r2\n exit\n"
 		"l: r0 = r3\n exit\n");
 
@@ -48,8 +49,9 @@ Test(live_regs, helpers_read_their_arguments_and_clobber_r1_to_r5)
 
 	pb_map(&p, 0, BPF_MAP_TYPE_HASH, 4, 8);
 	an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 1,
-		"r6 = 1\n r3 = 3\n *(u32 *)(r10 - 4) = 0\n r2 = r10\n r2 += -4\n r1 = map[idx:0] ll\n"
-		"call 1\n r0 += r6\n exit\n");
+			"r6 = 1\n r3 = 3\n *(u32 *)(r10 - 4) = 0\n r2 = r10\n r2 += -4\n r1 = "
+			"map[idx:0] ll\n"
+			"call 1\n r0 += r6\n exit\n");
 
 	cr_expect_eq(k2_live_regs_in(an->live, 7), R(1) | R(2) | R(6),
 		     "lookup reads r1-r2; r3 is dead; r6 lives across");
@@ -69,8 +71,8 @@ Test(live_regs, bpf_to_bpf_calls_read_what_the_callee_reads)
 {
 	struct pb p;
 	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
-		"r6 = 7\n r1 = 1\n r2 = 2\n call f\n r0 += r6\n exit\n"
-		"f: r0 = r1\n r1 = 0\n exit\n");
+					    "r6 = 7\n r1 = 1\n r2 = 2\n call f\n r0 += r6\n exit\n"
+					    "f: r0 = r1\n r1 = 0\n exit\n");
 
 	cr_expect_eq(k2_live_func_args(an->live, 1), R(1));
 	cr_expect_eq(k2_live_regs_in(an->live, 3), R(1) | R(6), "r2 is not read by f");
@@ -82,7 +84,8 @@ Test(live_regs, bpf_to_bpf_calls_read_what_the_callee_reads)
 Test(live_regs, overwritten_stack_bytes_are_dead)
 {
 	struct pb p;
-	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
+	struct k2_analysis *an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
 		"r2 = 1\n *(u64 *)(r10 - 8) = r2\n *(u32 *)(r10 - 8) = 3\n *(u32 *)(r10 - 4) = 4\n"
 		"r0 = *(u64 *)(r10 - 8)\n exit\n");
 
@@ -102,23 +105,26 @@ Test(live_regs, helpers_read_keys_and_escapes_keep_everything)
 
 	pb_map(&p, 0, BPF_MAP_TYPE_HASH, 4, 8);
 	an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 1,
-		"*(u64 *)(r10 - 16) = 1\n *(u32 *)(r10 - 4) = 0\n r2 = r10\n r2 += -4\n"
-		"r1 = map[idx:0] ll\n call 1\n r0 = *(u64 *)(r10 - 16)\n exit\n");
+			"*(u64 *)(r10 - 16) = 1\n *(u32 *)(r10 - 4) = 0\n r2 = r10\n r2 += -4\n"
+			"r1 = map[idx:0] ll\n call 1\n r0 = *(u64 *)(r10 - 16)\n exit\n");
 
 	cr_expect(byte_live(an, 6, -4) && byte_live(an, 6, -1), "the 4-byte key");
 	cr_expect_not(byte_live(an, 6, -5));
 	cr_expect(byte_live(an, 6, -16), "read after the call");
 	k2_analysis_free(an);
 
-	an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
+	an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
 		"*(u64 *)(r10 - 16) = 1\n r1 = r10\n r1 += -8\n call 999\n r0 = 0\n exit\n");
-	cr_expect_eq(n_live_bytes(an, 3), K2_STACK_BYTES, "the frame escapes into an unknown helper");
+	cr_expect_eq(n_live_bytes(an, 3), K2_STACK_BYTES,
+		     "the frame escapes into an unknown helper");
 	k2_analysis_free(an);
 
 	an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
-		"r1 = *(u32 *)(r1 + 12)\n r1 &= 7\n r2 = r10\n r2 += -16\n r2 += r1\n"
-		"r0 = *(u8 *)(r2 + 0)\n exit\n");
-	cr_expect(byte_live(an, 5, -16) && byte_live(an, 5, -9), "a variable read covers its range");
+			"r1 = *(u32 *)(r1 + 12)\n r1 &= 7\n r2 = r10\n r2 += -16\n r2 += r1\n"
+			"r0 = *(u8 *)(r2 + 0)\n exit\n");
+	cr_expect(byte_live(an, 5, -16) && byte_live(an, 5, -9),
+		  "a variable read covers its range");
 	cr_expect_not(byte_live(an, 5, -8));
 	k2_analysis_free(an);
 }

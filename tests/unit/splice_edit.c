@@ -1,4 +1,4 @@
-/* tests/unit/splice_edit.c: splicing replacements: re-targeted jumps, calls, maps of indices, errors. */
+/* tests/unit/splice_edit.c: splicing replacements: jumps, calls, index maps, errors. */
 #include "tests/unit/cfg_prog.h"
 
 struct spliced {
@@ -26,16 +26,17 @@ static void expect_text(const struct spliced *s, const char *text)
 
 		k2_disasm_insn(&s->v[i], a, sizeof(a));
 		k2_disasm_insn(&want.v[i], b, sizeof(b));
-		cr_expect(!memcmp(&s->v[i], &want.v[i], sizeof(s->v[i])), "insn %u: '%s', want '%s'",
-			  i, a, b);
+		cr_expect(!memcmp(&s->v[i], &want.v[i], sizeof(s->v[i])),
+			  "insn %u: '%s', want '%s'", i, a, b);
 		if (BPF_CLASS(want.v[i].code) == BPF_LD && BPF_MODE(want.v[i].code) == BPF_IMM)
 			i++;
 	}
 	cr_expect_eq(k2_insns_check(s->v, s->n, NULL, NULL), 0);
 }
 
-#define PROG "r0 = 0\n if r1 > 0 goto end\n r0 = 1\n r0 += 2\n r0 += 3\n r0 += 4\n" \
-	     "r0 += 5\n if r0 < 100 goto -3\nend: exit\n"
+#define PROG                                                                                       \
+	"r0 = 0\n if r1 > 0 goto end\n r0 = 1\n r0 += 2\n r0 += 3\n r0 += 4\n"                     \
+	"r0 += 5\n if r0 < 100 goto -3\nend: exit\n"
 
 Test(splice_edit, identity_is_identity)
 {
@@ -212,7 +213,8 @@ Test(splice_edit, malformed_edits_are_refused_with_a_reason)
 	ed[0] = (struct k2_edit){ 4, 7, r.v, 1 };
 	cr_expect_lt(splice(&p, ed, 1, 0, false, &s, &e), 0);
 	cr_expect(strstr(e.msg, "insn 7 jumps into the replaced range 4:7 at 4") ||
-		  strstr(e.msg, "jumps into the replaced range"), "%s", e.msg);
+			  strstr(e.msg, "jumps into the replaced range"),
+		  "%s", e.msg);
 	ed[0] = (struct k2_edit){ 3, 10, r.v, 1 };
 	cr_expect_lt(splice(&p, ed, 1, 0, false, &s, &e), 0);
 	cr_expect(strstr(e.msg, "edit 3:10: empty or out of range"), "%s", e.msg);

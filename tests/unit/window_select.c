@@ -8,8 +8,9 @@ static const char *check_msg(const struct k2_analysis *an, uint32_t s, uint32_t 
 	return err->msg;
 }
 
-#define RULES "r0 = 0\n r2 = 5 ll\n if r1 > 0 goto l\n r0 = 1\n r0 += 1\n" \
-	      "l: r1 = map[idx:0] ll\n call 7\n if r0 > 3 goto -7\n exit\n"
+#define RULES                                                                                      \
+	"r0 = 0\n r2 = 5 ll\n if r1 > 0 goto l\n r0 = 1\n r0 += 1\n"                               \
+	"l: r1 = map[idx:0] ll\n call 7\n if r0 > 3 goto -7\n exit\n"
 
 Test(window_select, each_rule_is_named)
 {
@@ -19,7 +20,8 @@ Test(window_select, each_rule_is_named)
 
 	pb_map(&p, 0, BPF_MAP_TYPE_ARRAY, 4, 8);
 	an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 1, RULES);
-	cr_expect(strstr(check_msg(an, 2, 5, &e), "window 2:5: splits an ld_imm64 at 1"), "%s", e.msg);
+	cr_expect(strstr(check_msg(an, 2, 5, &e), "window 2:5: splits an ld_imm64 at 1"), "%s",
+		  e.msg);
 	cr_expect(strstr(check_msg(an, 4, 8, &e), "insn 6 is a relocated ld_imm64"), "%s", e.msg);
 	cr_expect(strstr(check_msg(an, 8, 9, &e), "window 8:9: insn 8 is a call"), "%s", e.msg);
 	cr_expect(strstr(check_msg(an, 10, 11, &e), "insn 10 is an exit"), "%s", e.msg);
@@ -30,11 +32,13 @@ Test(window_select, each_rule_is_named)
 	cr_expect(strstr(check_msg(an, 4, 4, &e), "empty"), "%s", e.msg);
 	cr_expect_eq(k2_win_check(an, 3, 6, &e), 0, "%s", e.msg);
 	cr_expect_eq(k2_win_check(an, 0, 3, &e), 0, "a plain ld_imm64 may be inside: %s", e.msg);
-	cr_expect(strstr(check_msg(an, 0, 6, &e), "insn 9 jumps into the window at 3"), "%s", e.msg);
+	cr_expect(strstr(check_msg(an, 0, 6, &e), "insn 9 jumps into the window at 3"), "%s",
+		  e.msg);
 	k2_analysis_free(an);
 
-	an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
-			"r0 = 0\n if r1 > 0 goto l\n r0 = 1\n r0 += 2\nl: r0 += 3\n r0 += 4\n exit\n");
+	an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
+		"r0 = 0\n if r1 > 0 goto l\n r0 = 1\n r0 += 2\nl: r0 += 3\n r0 += 4\n exit\n");
 	cr_expect(strstr(check_msg(an, 3, 6, &e), "window 3:6: insn 1 jumps into the window at 4"),
 		  "%s", e.msg);
 	cr_expect_eq(k2_win_check(an, 4, 6, &e), 0, "%s", e.msg);
@@ -45,8 +49,9 @@ Test(window_select, each_rule_is_named)
 			"r1 = 1\n call f\n r0 = 0\n exit\nf: r0 = r1\n r0 += 1\n exit\n"
 			"r0 = 5\n r0 = 6\n exit\n");
 	cr_expect(strstr(check_msg(an, 2, 4, &e), "insn 3 is an exit"), "%s", e.msg);
-	cr_expect(strstr(check_msg(an, 3, 5, &e), "crosses from the function at 0 into the one at 4"),
-		  "%s", e.msg);
+	cr_expect(
+		strstr(check_msg(an, 3, 5, &e), "crosses from the function at 0 into the one at 4"),
+		"%s", e.msg);
 	cr_expect(strstr(check_msg(an, 7, 9, &e), "no path reaches its start"), "%s", e.msg);
 	cr_expect_eq(k2_win_check(an, 4, 6, &e), 0, "%s", e.msg);
 	k2_analysis_free(an);
@@ -91,7 +96,8 @@ Test(window_select, straight_code_is_cut_into_full_windows)
 Test(window_select, branches_stay_inside_their_window)
 {
 	struct pb p;
-	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
+	struct k2_analysis *an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
 		"r0 = 0\n r2 = *(u32 *)(r1 + 12)\n if r2 > 5 goto a\n r0 = 1\n r0 += r2\n"
 		"a: r0 += 3\n if r2 == 7 goto b\n r0 *= 3\n r0 += 1\n r0 += 1\n"
 		"b: r0 &= 255\n r0 += 1\n exit\n");
@@ -111,7 +117,8 @@ Test(window_select, branches_stay_inside_their_window)
 Test(window_select, live_sets_and_preconditions_come_from_the_program)
 {
 	struct pb p;
-	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
+	struct k2_analysis *an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
 		"r2 = *(u32 *)(r1 + 0)\n r3 = *(u32 *)(r1 + 4)\n r4 = r2\n r4 += 14\n"
 		"if r4 > r3 goto out\n *(u64 *)(r10 - 8) = r2\n *(u64 *)(r10 - 16) = r3\n r5 = 7\n"
 		"r6 = *(u16 *)(r2 + 12)\n r6 += r5\n r7 = *(u64 *)(r10 - 8)\n r0 = r6\n exit\n"
@@ -173,7 +180,8 @@ Test(window_select, user_windows_are_parsed_and_checked)
 Test(window_select, main_only_leaves_subprograms_alone)
 {
 	struct pb p;
-	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
+	struct k2_analysis *an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
 		"r1 = 1\n r1 += 2\n call f\n r0 += 1\n exit\nf: r0 = r1\n r0 += 1\n exit\n");
 	struct k2_win_opts o = { .sz = sizeof(o), .main_only = true };
 	struct k2_win *w;
@@ -208,7 +216,8 @@ static int try_candidate(const struct k2_analysis *an, const struct k2_win *w, c
 Test(window_select, replacements_must_keep_what_the_verifier_needs)
 {
 	struct pb p;
-	struct k2_analysis *an = pb_analyze(&p, BPF_PROG_TYPE_XDP, 0,
+	struct k2_analysis *an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
 		"r6 = *(u32 *)(r1 + 0)\n r3 = *(u32 *)(r1 + 4)\n r4 = r6\n r4 += 20\n"
 		"if r4 > r3 goto out\n r2 = r6\n r2 += 14\n *(u64 *)(r10 - 8) = r2\n r5 = 1\n"
 		"r7 = *(u64 *)(r10 - 8)\n r0 = *(u16 *)(r7 + 0)\n r0 += r5\n exit\n"
@@ -217,15 +226,18 @@ Test(window_select, replacements_must_keep_what_the_verifier_needs)
 	struct k2_err e;
 
 	cr_assert_eq(k2_win_describe(an, 5, 9, &w, &e), 0, "%s", e.msg);
-	cr_expect_eq(try_candidate(an, &w, "r2 = r6\n r2 += 14\n *(u64 *)(r10 - 8) = r2\n r5 = 1\n",
-				   &e), 0, "the window itself: %s", e.msg);
-	cr_expect_eq(try_candidate(an, &w, "r5 = r6\n r5 += 14\n *(u64 *)(r10 - 8) = r5\n r5 = 1\n",
-				   &e), 0, "other registers, same result: %s", e.msg);
+	cr_expect_eq(
+		try_candidate(an, &w, "r2 = r6\n r2 += 14\n *(u64 *)(r10 - 8) = r2\n r5 = 1\n", &e),
+		0, "the window itself: %s", e.msg);
+	cr_expect_eq(
+		try_candidate(an, &w, "r5 = r6\n r5 += 14\n *(u64 *)(r10 - 8) = r5\n r5 = 1\n", &e),
+		0, "other registers, same result: %s", e.msg);
 	cr_expect_eq(try_candidate(an, &w, "r2 = 14\n *(u64 *)(r10 - 8) = r2\n r5 = 1\n", &e),
 		     -EACCES);
 	cr_expect(strstr(e.msg, "stack byte fp-8 is less known"), "%s", e.msg);
-	cr_expect_eq(try_candidate(an, &w, "r2 = r6\n r2 += 14\n *(u64 *)(r10 - 8) = r2\n r5 = 2\n",
-				   &e), -EACCES);
+	cr_expect_eq(
+		try_candidate(an, &w, "r2 = r6\n r2 += 14\n *(u64 *)(r10 - 8) = r2\n r5 = 2\n", &e),
+		-EACCES);
 	cr_expect(strstr(e.msg, "window 5:9: r5 is scalar(1) in the program but scalar(2)"), "%s",
 		  e.msg);
 	k2_analysis_free(an);
