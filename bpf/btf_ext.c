@@ -1,4 +1,4 @@
-/* bpf/btf_ext.c: .BTF.ext func_info, line_info and CO-RE records: read, and rewritten for moved code. */
+/* bpf/btf_ext.c: .BTF.ext func/line info and CO-RE records: read, rewritten for moved code. */
 #include "bpf/obj_internal.h"
 
 #include <bpf/btf.h>

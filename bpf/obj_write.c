@@ -1,4 +1,4 @@
-/* bpf/obj_write.c: a drop-in object: changed sections rebuilt, symbols, relocations and BTF.ext moved. */
+/* bpf/obj_write.c: a drop-in object: changed code, symbols, relocations and BTF.ext moved. */
 #include "bpf/obj_internal.h"
 
 #include <stdio.h>
