@@ -1,4 +1,4 @@
-/* bpf/btf_build.c: minimal BTF for built objects: map definitions as libbpf reads them, function types. */
+/* bpf/btf_build.c: minimal BTF for built objects: map definitions as libbpf reads them, FUNCs. */
 #include "bpf/obj_build.h"
 
 #include <bpf/btf.h>

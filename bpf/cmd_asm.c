@@ -1,4 +1,4 @@
-/* bpf/cmd_asm.c: `k2 asm FILE.s -o FILE.o`: text programs with directives into a BPF object file. */
+/* bpf/cmd_asm.c: `k2 asm FILE.s -o FILE.o`: text programs with directives into an object. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* bpf/cmd_disasm.c: `k2 disasm FILE.o`: programs, maps and license as text that `k2 asm` reads back. */
+/* bpf/cmd_disasm.c: `k2 disasm FILE.o`: programs, maps, license as text k2 asm reads back. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

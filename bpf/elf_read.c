@@ -1,4 +1,4 @@
-/* bpf/elf_read.c: the ELF layer of an object: headers through libelf, sections, symbols, relocations. */
+/* bpf/elf_read.c: the ELF layer of objects: headers via libelf, sections, symbols, relocs. */
 #include "bpf/obj_internal.h"
 
 #include <gelf.h>
@@ -90,8 +90,9 @@ static int check_type(const struct k2_elf *elf, uint32_t i, const GElf_Shdr *sh,
 		return k2_obj_err(elf, e, -EOPNOTSUPP, 0, "section %u: compressed sections are not supported", i);
 	/* libelf writes only whole entries */
 	if (sh->sh_entsize && sh->sh_size % sh->sh_entsize)
-		return k2_obj_err(elf, e, -EINVAL, 0, "section %u: size %llu is not a multiple of its entry size %llu",
-				  i, (unsigned long long)sh->sh_size, (unsigned long long)sh->sh_entsize);
+		return k2_obj_err(elf, e, -EINVAL, 0,
+				  "section %u: size %llu is not a multiple of its entry size %llu", i,
+				  (unsigned long long)sh->sh_size, (unsigned long long)sh->sh_entsize);
 	/* LLVM's own sections (.llvm_addrsig, ...) are opaque bytes to libelf */
 	if (sh->sh_type >= 0x6fff4c00 && sh->sh_type <= 0x6fff4cff)
 		return 0;

@@ -1,4 +1,4 @@
-/* bpf/obj_asm.h: `k2 asm` source after its directives are read, between bpf/obj_asm.c and cmd_asm.c. */
+/* bpf/obj_asm.h: `k2 asm` source after its directives are read (obj_asm.c to cmd_asm.c). */
 #ifndef K2_OBJ_ASM_H
 #define K2_OBJ_ASM_H
 

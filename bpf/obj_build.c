@@ -1,4 +1,4 @@
-/* bpf/obj_build.c: a new object from programs in the k2 form: sections, symbols, relocations, BTF. */
+/* bpf/obj_build.c: a new object from programs in the k2 form: sections, symbols, relocs, BTF. */
 #include "bpf/obj_build.h"
 
 #include <stdio.h>
@@ -584,7 +584,8 @@ static int emit(struct k2_build *b, struct image *im, const char *license, uint3
 	err = rel_sections(b, im, 0);
 	if (err)
 		return k2_err_set(e, err, "out of memory");
-	symtab = add_ws(im, ".symtab", SHT_SYMTAB, 0, im->syms, (uint64_t)im->n_syms * sizeof(Elf64_Sym), 8);
+	symtab = add_ws(im, ".symtab", SHT_SYMTAB, 0, im->syms,
+			(uint64_t)im->n_syms * sizeof(Elf64_Sym), 8);
 	im->ws[symtab].sh.sh_link = strtab;
 	im->ws[symtab].sh.sh_info = first_global;
 	im->ws[symtab].sh.sh_entsize = sizeof(Elf64_Sym);

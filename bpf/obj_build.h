@@ -1,4 +1,4 @@
-/* bpf/obj_build.h: internal state of k2_object_build, shared by bpf/obj_build.c and bpf/btf_build.c. */
+/* bpf/obj_build.h: internal state of k2_object_build (obj_build.c and btf_build.c). */
 #ifndef K2_OBJ_BUILD_H
 #define K2_OBJ_BUILD_H
 

@@ -11,8 +11,8 @@ static void add(uint32_t *out, uint32_t max, uint32_t *n, uint32_t at)
 }
 
 /* Records of one group that fall in function f, placed where f sits in the program. */
-static void from_group(const struct k2_xgroup *g, uint32_t rs, const struct k2_efunc *f, uint32_t at, const int32_t *o2n, uint32_t *out,
-		       uint32_t max, uint32_t *n)
+static void from_group(const struct k2_xgroup *g, uint32_t rs, const struct k2_efunc *f,
+		       uint32_t at, const int32_t *o2n, uint32_t *out, uint32_t max, uint32_t *n)
 {
 	for (uint32_t r = 0; g->sec == f->sec && r < g->n; r++) {
 		uint32_t off, o;

@@ -131,6 +131,7 @@ struct k2_btfext {
 	uint32_t hdr_len;
 	struct k2_xinfo info[3]; /* func_info, line_info, core_relo */
 	uint32_t n_info;         /* 2 without CO-RE relocations in the header, else 3 */
+	uint32_t rel_sec;        /* the .rel.BTF.ext the records' relocations come from, or 0 */
 };
 
 struct k2_elf {

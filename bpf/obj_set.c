@@ -1,4 +1,4 @@
-/* bpf/obj_set.c: replacing a program's main function, back in its raw ELF encoding with relocations. */
+/* bpf/obj_set.c: replacing a main function; its raw ELF encoding and relocations. */
 #include "bpf/obj_internal.h"
 
 #include <stdio.h>

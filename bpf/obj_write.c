@@ -1,4 +1,4 @@
-/* bpf/obj_write.c: a drop-in object: changed sections rebuilt, symbols, relocations and BTF.ext moved. */
+/* bpf/obj_write.c: a drop-in object: changed code, symbols, relocations and BTF.ext moved. */
 #include "bpf/obj_internal.h"
 
 #include <stdio.h>
@@ -210,10 +210,13 @@ static int rewrite_btfext(struct wstate *st, struct k2_err *e)
 	own(st, rel);
 	st->ws[elf->btfext_sec].data = x;
 	st->ws[elf->btfext_sec].size = xn;
+	/* the records' relocations go to the section they came from; any other one empties */
 	for (uint32_t i = 1; i < elf->n_secs; i++)
 		if (elf->secs[i].sh.sh_type == SHT_REL && elf->secs[i].sh.sh_info == elf->btfext_sec) {
-			st->ws[i].data = rel;
-			st->ws[i].size = reln;
+			bool ours = elf->ext && i == elf->ext->rel_sec;
+
+			st->ws[i].data = ours ? rel : NULL;
+			st->ws[i].size = ours ? reln : 0;
 		}
 	return 0;
 }

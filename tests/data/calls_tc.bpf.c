@@ -1,4 +1,4 @@
-/* tests/data/calls_tc.bpf.c: nested static and global calls shared by programs, a bpf_loop callback, strings. */
+/* tests/data/calls_tc.bpf.c: nested static/global calls, a bpf_loop callback, strings. */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>

@@ -1,4 +1,4 @@
-/* tests/data/dead_code.bpf.c: programs with dead fillers that tests delete (compaction, write-back). */
+/* tests/data/dead_code.bpf.c: dead fillers that tests delete (compaction, write-back). */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>

@@ -1,4 +1,4 @@
-/* tests/data/extern_kfunc.bpf.c: a kfunc call (extern __ksym function), which k2 rejects by name. */
+/* tests/data/extern_kfunc.bpf.c: a kfunc call (extern __ksym), which k2 refuses. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 

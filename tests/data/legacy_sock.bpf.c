@@ -1,4 +1,4 @@
-/* tests/data/legacy_sock.bpf.c: legacy `maps` section definitions, a socket filter, string literals (.rodata.str1.1). */
+/* tests/data/legacy_sock.bpf.c: legacy `maps` definitions, socket filter, .rodata.str1.1. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 

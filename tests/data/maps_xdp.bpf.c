@@ -1,4 +1,4 @@
-/* tests/data/maps_xdp.bpf.c: BTF maps of several types, .rodata/.data/.bss, calls, two XDP programs in one section. */
+/* tests/data/maps_xdp.bpf.c: BTF maps, .rodata/.data/.bss, calls, two programs a section. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <bpf/bpf_helpers.h>

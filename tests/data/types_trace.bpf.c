@@ -1,4 +1,4 @@
-/* tests/data/types_trace.bpf.c: program types by section name: kprobe, tracepoint, raw_tp, perf_event, cgroup_skb, xdp.frags; CO-RE. */
+/* tests/data/types_trace.bpf.c: program types by section name (kprobe, ..., xdp.frags). */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>

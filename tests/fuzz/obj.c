@@ -1,4 +1,4 @@
-/* tests/fuzz/obj.c: fuzz target for object reading; accepted objects must write back, rebuild and re-read the same. */
+/* tests/fuzz/obj.c: object reading; accepted objects write back, rebuild, re-read the same. */
 #include <bpf/libbpf.h>
 #include <stdint.h>
 #include <stdio.h>

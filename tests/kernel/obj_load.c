@@ -1,4 +1,4 @@
-/* tests/kernel/obj_load.c: written objects load as the originals do (libbpf, bpftool, raw bpf()). */
+/* tests/kernel/obj_load.c: written objects load as the originals (libbpf, bpftool, bpf()). */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <criterion/criterion.h>
@@ -139,7 +139,8 @@ static const char *input_path(size_t i)
 	return p;
 }
 
-#define N_INPUTS (sizeof(data_files) / sizeof(data_files[0]) + sizeof(tool_files) / sizeof(tool_files[0]))
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+#define N_INPUTS (N_OF(data_files) + N_OF(tool_files))
 
 Test(obj_load, libbpf_loads_every_rewritten_object_as_the_original)
 {

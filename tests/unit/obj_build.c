@@ -174,7 +174,7 @@ Test(obj_build, maps_are_renumbered_in_the_readers_order)
 	struct bpf_insn insns[] = {
 		{ .code = BPF_LD | BPF_IMM | BPF_DW, .dst_reg = 1, .src_reg = BPF_PSEUDO_MAP_IDX, .imm = 1 },
 		{ 0 },
-		{ .code = BPF_LD | BPF_IMM | BPF_DW, .dst_reg = 2, .src_reg = BPF_PSEUDO_MAP_IDX_VALUE, .imm = 0 },
+		{ .code = BPF_LD | BPF_IMM | BPF_DW, .dst_reg = 2, .src_reg = BPF_PSEUDO_MAP_IDX_VALUE },
 		{ .imm = 4 },
 		ret0[0], ret0[1],
 	};

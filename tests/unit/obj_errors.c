@@ -1,4 +1,4 @@
-/* tests/unit/obj_errors.c: malformed objects are refused with file, section and instruction named. */
+/* tests/unit/obj_errors.c: malformed objects are refused, naming file, section and insn. */
 #include <criterion/criterion.h>
 
 #include "bpf/k2_rand.h"

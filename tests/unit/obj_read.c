@@ -1,4 +1,4 @@
-/* tests/unit/obj_read.c: reading clang objects: programs, types, maps, relocations, linked subprograms. */
+/* tests/unit/obj_read.c: reading clang objects: programs, types, maps, relocations, links. */
 #include <criterion/criterion.h>
 
 #include "tests/unit/obj_util.h"

@@ -1,4 +1,4 @@
-/* tests/unit/obj_util.h: helpers shared by the object tests: a test-only compaction, file access. */
+/* tests/unit/obj_util.h: helpers of the object tests: a test-only compaction, ELF access. */
 #ifndef K2_TESTS_OBJ_UTIL_H
 #define K2_TESTS_OBJ_UTIL_H
 

@@ -1,4 +1,4 @@
-/* tests/unit/obj_write.c: writing objects back: unchanged bytecode, replaced programs, BTF.ext, errors. */
+/* tests/unit/obj_write.c: writing objects back: same bytecode, replaced programs, BTF.ext. */
 #include <bpf/libbpf.h>
 #include <criterion/criterion.h>
 #include <unistd.h>
@@ -467,8 +467,8 @@ Test(obj_write, a_section_without_relocations_cannot_gain_one)
 	for (uint32_t i = 0; i < p->n_main; i++)
 		o2n[i] = (int32_t)i + 2;
 	cr_expect_lt(k2_object_set_main(a, p, out, p->n_insns + 2, o2n, &e), 0);
-	cr_expect(strstr(e.msg, "section xdp.frags: program xdp_frag: relocations in a section that had none"),
-		  "%s", e.msg);
+	cr_expect(strstr(e.msg, "section xdp.frags: program xdp_frag: relocations in a section that "
+				"had none"), "%s", e.msg);
 	k2_object_free(a);
 }
 
