@@ -14,15 +14,21 @@
  * Overview. A linked program (struct k2_prog: main function, then its subprograms) is
  * analysed in four layers, each usable alone:
  *
- *   k2_cfg_build      basic blocks, edges, functions, reachability       (cfg.c)
- *   k2_absint_run     the verifier's register/stack types, per memory access the region
- *                     it touches, and the verifier's safety rules       (absint*.c)
- *   k2_live_compute   live registers and live stack bytes per instruction (live.c)
- *   k2_wins_select windows for the search, their live sets and preconditions (window.c)
+ *   k2_cfg_build       basic blocks, edges, functions, reachability          (cfg.c)
+ *   k2_absint_run      the verifier's register/stack types, per memory access the region
+ *                      it touches, and the verifier's safety rules          (absint*.c)
+ *   k2_live_compute    live registers and live stack bytes per instruction  (live.c)
+ *   k2_wins_select     windows for the search: live sets, pre/postconditions (window.c)
  *
- * k2_analysis_new() runs all of them; k2_splice() puts rewritten windows back.
+ * k2_analysis_new() runs the first three; k2_splice() puts rewritten windows back.
+ * Who uses what: smt/ encodes memory per k2_access (region, map, constant offset) and a
+ * window against k2_win_precond(); search/ keeps k2_win.live_out and k2_win_stack_out()
+ * equal and filters candidates with k2_absint_fragment() and k2_win_post_check(); mpi/
+ * partitions with k2_wins_select() (k2_win.difficulty for balancing) or checks --windows
+ * with k2_wins_parse(); the writer takes k2_splice()'s program and old_to_new map.
  * Instruction indices are slot indices: an ld_imm64 occupies two, and only its first slot
  * is ever a block start, a jump target, a window boundary or an access.
+ * `k2 analyze FILE.o -v` prints all of it for a program.
  */
 
 /* ---- control-flow graph -------------------------------------------------------------------- */
@@ -178,8 +184,8 @@ static inline int k2_stack_addr(int64_t off)
 	return (int)(off + K2_STACK_BYTES);
 }
 
-/* Writes a verifier-style description ("pkt(off=14,r=34)", "scalar(umax=255,var_off=(0x0;
- * 0xff))", "fp-8", "map_value(map=1,off=0)"); returns what snprintf returns. */
+/* Writes a verifier-style description ("pkt(off=14,r=34)", "scalar(umin=0,umax=255,...)",
+ * "fp-8", "map_value(off=0,map=1)"); returns what snprintf returns. */
 int k2_aval_str(const struct k2_aval *v, char *buf, size_t len);
 /* Whether every concrete value a describes is described by b too (a at least as precise). */
 bool k2_aval_leq(const struct k2_aval *a, const struct k2_aval *b);
@@ -210,7 +216,7 @@ enum k2_mem {
 #define K2_ACC_WRITE   (1u << 1)
 #define K2_ACC_CONST   (1u << 2) /* the offset is a compile-time constant (k2_access.off) */
 #define K2_ACC_LEGACY  (1u << 3) /* ld_abs/ld_ind: packet load through the skb, bounds checked */
-#define K2_ACC_SAFE    (1u << 4) /* the verifier's rule for the region holds (k2_safety_rules) */
+#define K2_ACC_SAFE    (1u << 4) /* the verifier's rule for the region holds (rules below) */
 #define K2_ACC_UNINIT  (1u << 5) /* may read stack bytes never written */
 
 /*
@@ -238,10 +244,10 @@ struct k2_access {
 /*
  * The safety rules K2_ACC_SAFE and the violations below check, as the kernel verifier
  * applies them to a privileged (root) loader:
- *  - stack: frame 0, every byte in [r10-512, r10); variable offsets allowed for writes and
- *    for reads of initialised bytes;
+ *  - stack: every byte in [r10-512, r10) of its frame, for every offset the pointer may
+ *    have (variable offsets are allowed to root);
  *  - packet: fixed_off >= 0 and fixed_off + size <= pkt_range, the range coming from
- *    dominating comparisons against data_end (data for data_meta) on this path, and the
+ *    dominating comparisons against data_end (data for data_meta) on every path, and the
  *    variable part bounded by 0xffff; ld_abs/ld_ind are checked at run time;
  *  - ctx: the ctx pointer unmodified (off 0, no variable part); offset and size naming a
  *    field (or a narrower part of a scalar field) the program type may read, or write;
@@ -304,7 +310,9 @@ const struct k2_violation *k2_absint_violations(const struct k2_absint *ai, uint
  * instruction i (n entries; may be NULL); *post the state at the fragment's end (the join
  * of every way out); violations are copied to viol[0, max_viol) and their count returned
  * in *n_viol. Calls to functions are not allowed in a fragment. This is how smt/ types the
- * memory accesses of a candidate and search/ rejects candidates that break the rules.
+ * memory accesses of a candidate and search/ rejects candidates that break the rules; from
+ * a window's precondition, a candidate that reads a register that is not live-in gets
+ * "R%d !read_ok" (its value is not part of the precondition).
  */
 int k2_absint_fragment(const struct k2_prog *prog, const struct k2_astate *pre,
 		       const struct bpf_insn *insns, uint32_t n, struct k2_access *accesses,

@@ -240,5 +240,19 @@ Test(window_select, replacements_must_keep_what_the_verifier_needs)
 		-EACCES);
 	cr_expect(strstr(e.msg, "window 5:9: r5 is scalar(1) in the program but scalar(2)"), "%s",
 		  e.msg);
+	{
+		struct pb c;
+		struct k2_astate pre, post;
+		struct k2_violation v[2];
+		uint32_t nv;
+
+		pb_asm(&c, "r2 = r3\n r2 += 14\n *(u64 *)(r10 - 8) = r2\n r5 = 1\n");
+		cr_assert_eq(k2_win_precond(an, &w, &pre), 0);
+		cr_assert_eq(k2_absint_fragment(an->prog, &pre, c.v, c.n, NULL, &post, v, 2, &nv,
+						&e), 0);
+		cr_assert_geq(nv, 1, "r3 is not live into the window");
+		cr_expect(strstr(v[0].msg, "insn 0: R3 !read_ok"), "%s (%u)", v[0].msg, nv);
+		cr_expect(nv < 2 || strstr(v[1].msg, "insn 1"), "%s", v[1].msg);
+	}
 	k2_analysis_free(an);
 }
