@@ -176,6 +176,9 @@ static void grow_range(struct k2_astate *st, uint8_t reg, enum rel r)
 		if ((i == reg || related(v, &p)) && v->range < range)
 			v->range = (uint32_t)range;
 	}
+	/* base + var + range <= data_end with var >= umin: that many bytes of packet exist. */
+	if (p.type == K2_VT_PTR_PKT && p.umin + (uint64_t)range > st->pkt_min)
+		st->pkt_min = (uint32_t)(p.umin + (uint64_t)range);
 }
 
 /* Comparisons of pkt with pkt_end, and of pkt_meta with pkt (data itself). */

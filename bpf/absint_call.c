@@ -121,6 +121,7 @@ static bool own_stack(const struct k2_aval *v)
 
 void k2_ai_invalidate_pkt(struct k2_astate *st)
 {
+	st->pkt_min = 0;
 	for (int r = 0; r < K2_NREGS; r++) {
 		uint8_t t = st->regs[r].type;
 

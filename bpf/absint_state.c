@@ -300,6 +300,10 @@ bool k2_ai_state_join(struct k2_astate *a, const struct k2_astate *b, bool widen
 		*a = *b;
 		return true;
 	}
+	if (b->pkt_min < a->pkt_min) {
+		a->pkt_min = b->pkt_min;
+		changed = true;
+	}
 	for (int r = 0; r < K2_NREGS; r++) {
 		struct k2_aval old = a->regs[r];
 

@@ -46,6 +46,8 @@ static void print_state(FILE *f, const struct k2_analysis *an, uint32_t i)
 	if (k2_absint_state_at(an->ai, i, &st) || !st.reachable)
 		return;
 	fprintf(f, "        ");
+	if (st.pkt_min)
+		fprintf(f, " [data+%u <= data_end]", st.pkt_min);
 	for (int r = 0; r < K2_NREGS; r++)
 		if (st.regs[r].type != K2_VT_NOT_INIT) {
 			k2_aval_str(&st.regs[r], buf, sizeof(buf));

@@ -174,6 +174,8 @@ struct k2_slot {
 /* The abstract state before an instruction: registers and the function's own frame. */
 struct k2_astate {
 	bool reachable;        /* false: no path reaches this point (bottom) */
+	uint32_t pkt_min;      /* data + pkt_min <= data_end is known (packet checks so far,
+				* whether or not a register still holds the pointer checked) */
 	struct k2_aval regs[K2_NREGS];
 	struct k2_slot stack[K2_STACK_SLOTS];
 };

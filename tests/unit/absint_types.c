@@ -96,6 +96,14 @@ Test(absint_types, packet_access_needs_the_range)
 		"if r4 > r3 goto out\n r5 = *(u16 *)(r2 + 12)\n r6 = *(u16 *)(r2 + 13)\n"
 		"out: r0 = 2\n exit\n");
 
+	{
+		struct k2_astate st;
+
+		cr_assert_eq(k2_absint_state_at(an->ai, 6, &st), 0);
+		cr_expect_eq(st.pkt_min, 14, "data + 14 <= data_end");
+		cr_assert_eq(k2_absint_state_at(an->ai, 7, &st), 0);
+		cr_expect_eq(st.pkt_min, 0, "joined with the path that failed the check");
+	}
 	cr_expect(acc(an, 5)->flags & K2_ACC_SAFE);
 	cr_expect(acc(an, 5)->flags & K2_ACC_CONST);
 	cr_expect_eq(acc(an, 5)->off, 12);
@@ -121,6 +129,12 @@ Test(absint_types, variable_packet_offsets_share_their_range)
 
 	cr_expect_eq(pb_reg_at(an, 13, 5).umax, 60);
 	cr_expect_eq(pb_reg_at(an, 13, 6).range, 34);
+	{
+		struct k2_astate st;
+
+		cr_assert_eq(k2_absint_state_at(an->ai, 13, &st), 0);
+		cr_expect_eq(st.pkt_min, 34, "ihl may be 0 as far as the program checked");
+	}
 	cr_expect(acc(an, 13)->flags & K2_ACC_SAFE);
 	cr_expect(acc(an, 14)->flags & K2_ACC_SAFE);
 	cr_expect_not(acc(an, 13)->flags & K2_ACC_CONST);
