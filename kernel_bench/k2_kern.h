@@ -113,7 +113,7 @@ bool k2_kern_can_run(uint32_t prog_type);
 /* ---- runs -------------------------------------------------------------------------- */
 
 #define K2_KERN_PKT_OUT 4096 /* largest output: headroom grown by adjust_head + the linear max */
-#define K2_KERN_META_MAX 32  /* XDP metadata: at most 32 bytes (xdp_metalen_invalid) */
+#define K2_KERN_META_MAX K2_PKT_HEADROOM /* XDP metadata comes out of the headroom */
 
 struct k2_kern_run_opts {
 	size_t sz;        /* sizeof(struct k2_kern_run_opts) */

@@ -61,8 +61,8 @@ static bool is_insn_line(const char *s, long *idx)
  */
 static void log_reason(const char *log, char *reason, size_t rlen, long *insn)
 {
-	const char *p = log, *line, *best = NULL;
-	size_t best_len = 0;
+	const char *p = log, *line, *best = NULL, *prev = NULL;
+	size_t best_len = 0, prev_len = 0;
 	long idx;
 
 	*insn = -1;
@@ -77,12 +77,18 @@ static void log_reason(const char *log, char *reason, size_t rlen, long *insn)
 			continue;
 		if (is_insn_line(line, &idx)) {
 			*insn = idx;
+			best = NULL;
 			continue;
 		}
+		prev = best;
+		prev_len = best_len;
 		best = line;
 		best_len = len;
 	}
-	if (best)
+	/* "invalid access to packet, off=..." is often followed by a shorter summary line. */
+	if (best && prev && prev_len + best_len < 200)
+		snprintf(reason, rlen, "%.*s; %.*s", (int)prev_len, prev, (int)best_len, best);
+	else if (best)
 		snprintf(reason, rlen, "%.*s", (int)best_len, best);
 }
 
