@@ -9,5 +9,6 @@
 #include "bpf/k2_text.h"
 #include "bpf/k2_interp.h"
 #include "bpf/k2_rand.h"
+#include "bpf/k2_pktgen.h"
 
 #endif
