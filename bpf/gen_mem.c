@@ -309,6 +309,8 @@ static bool helper_ok(struct gen *g, uint32_t id)
 {
 	const struct k2_helper *h = k2_helper_find(id);
 
+	if (id < 128 && (g->o.no_helpers[id / 64] >> (id % 64) & 1))
+		return false;
 	return h && k2_helper_allowed(h, g->o.prog_type);
 }
 
@@ -321,6 +323,7 @@ static void arg_scalar(struct gen *g, struct gstate *st, int reg, int64_t imm)
 		gen_op(g, K2_OP_MOV64_X, reg, src, 0, 0);
 	else
 		gen_op(g, K2_OP_MOV64_K, reg, 0, 0, imm);
+	gen_set(st, reg, G_SCALAR);
 }
 
 static int64_t pick_i64(struct gen *g, const int64_t *v, size_t n)
@@ -347,7 +350,9 @@ static bool call_xdp_adjust(struct gen *g, struct gstate *st)
 static bool call_csum_diff(struct gen *g, struct gstate *st)
 {
 	int from = BUF_AREA, to = BUF_AREA + 32;
-	int64_t fs = 4 * (int64_t)gen_below(g, 9), ts = 4 * (int64_t)gen_below(g, 9);
+	/* Mostly whole words; since 6.13 the kernel takes any size up to the buffer too. */
+	int64_t fs = gen_chance(g, 80) ? 4 * (int64_t)gen_below(g, 9) : (int64_t)gen_below(g, 33);
+	int64_t ts = gen_chance(g, 80) ? 4 * (int64_t)gen_below(g, 9) : (int64_t)gen_below(g, 33);
 
 	if (!helper_ok(g, BPF_FUNC_csum_diff))
 		return false;
@@ -436,6 +441,9 @@ bool gen_call(struct gen *g, struct gstate *st)
 
 	if (st->in_loop)
 		return false;
+	/* Argument registers are about to be overwritten: nothing may be copied from them. */
+	for (int r = 1; r <= 5; r++)
+		gen_set(st, r, G_NONE);
 	if (k < 2 && g->o.nondet) {
 		id = gen_chance(g, 50) ? BPF_FUNC_ktime_get_ns : BPF_FUNC_get_prandom_u32;
 		ok = helper_ok(g, id);

@@ -14,6 +14,11 @@ static const uint32_t default_mix[K2_GEN__COUNT] = {
 	[K2_GEN_LOOP] = 1,
 };
 
+void k2_gen_default_mix(uint32_t *mix)
+{
+	memcpy(mix, default_mix, sizeof(default_mix));
+}
+
 #define MAX_DEPTH 4
 #define MAX_LOOPS 2
 

@@ -42,6 +42,7 @@ struct k2_gen_opts {
 	bool no_maps;          /* no maps at all (and no out map) */
 	bool no_out_map;       /* do not store r0..r9 into the out map at exit */
 	bool nondet;           /* also call ktime/prandom (their results never reach outputs) */
+	uint64_t no_helpers[2]; /* bit id: never call helper id (< 128); e.g. to triage one */
 };
 
 /*
@@ -54,6 +55,9 @@ struct k2_gen_prog {
 	uint32_t n_maps;
 	uint8_t init[K2_GEN_MAX_MAPS][64]; /* initial bytes of internal maps */
 };
+
+/* The default class weights (K2_GEN__COUNT entries), to change a few of them. */
+void k2_gen_default_mix(uint32_t *mix);
 
 /*
  * Generates one program. The same rng state and opts give the same program. Every

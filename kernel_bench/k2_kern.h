@@ -5,8 +5,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "bpf/k2bpf.h"
+#include "bpf/k2_gen.h"
 
 /*
  * Whether bpf() can create maps and load and test-run programs here. Returns 0, or a
@@ -32,12 +34,12 @@ struct k2_kern_maps;
 
 /*
  * Creates one kernel map per k2_map (map-in-map outer maps with a temporary inner map
- * made from their template). Internal maps get their initial bytes; .rodata is then
- * frozen, as libbpf does. `ncpus` is the CPU count of the k2_mapstates that fill and
- * read will exchange (0: the kernel's). Errors name the map: "map .rodata (array): ...".
+ * made from their template; a map that is only a template gets no kernel map, fd -1).
+ * Internal maps get their initial bytes; .rodata is then frozen, as libbpf does. Errors
+ * name the map: "map .rodata (array, key 4, value 16, ...): BPF_MAP_CREATE: ...".
  */
-int k2_kern_maps_create(const struct k2_map *maps, uint32_t n, uint32_t ncpus,
-			struct k2_kern_maps **out, struct k2_err *e);
+int k2_kern_maps_create(const struct k2_map *maps, uint32_t n, struct k2_kern_maps **out,
+			struct k2_err *e);
 void k2_kern_maps_free(struct k2_kern_maps *km);
 uint32_t k2_kern_maps_count(const struct k2_kern_maps *km);
 /* The fd of map i (an fd_array for BPF_PSEUDO_MAP_IDX), or -1. */
@@ -49,7 +51,7 @@ const int *k2_kern_maps_fds(const struct k2_kern_maps *km);
  * `ms` does not have, array elements absent from `ms` become zero. Frozen maps keep
  * their initial bytes; maps whose values are kernel objects (prog arrays, devmaps,
  * ring buffers, map-in-map) are left empty. Per-CPU values: CPU c of the state goes to
- * kernel CPU c; kernel CPUs beyond the state's ncpus get zeros.
+ * kernel CPU c; kernel CPUs beyond the state's k2_mapstate_ncpus() get zeros.
  */
 int k2_kern_maps_fill(struct k2_kern_maps *km, const struct k2_mapstate *ms, struct k2_err *e);
 
@@ -61,13 +63,12 @@ int k2_kern_maps_fill(struct k2_kern_maps *km, const struct k2_mapstate *ms, str
 int k2_kern_maps_read(const struct k2_kern_maps *km, struct k2_mapstate *ms, struct k2_err *e);
 
 /*
- * Compares two states (of `ncpus` CPUs) of the same maps key by key; hash iteration order
+ * Compares two states of the same maps and CPU count key by key; hash iteration order
  * does not matter. Maps whose contents are not transferred are skipped. Returns 0 if
  * equal, 1 if not, with the first difference in `diff` ("map counts key 01000000:
  * 0500000000000000 vs 0600000000000000", "map counts key 02000000: only in the first").
  */
-int k2_kern_maps_diff(const struct k2_map *maps, uint32_t n_maps, uint32_t ncpus,
-		      const struct k2_mapstate *a, const struct k2_mapstate *b, char *diff,
+int k2_kern_maps_diff(const struct k2_mapstate *a, const struct k2_mapstate *b, char *diff,
 		      size_t len);
 
 /* Whether k2_kern_maps_fill/read transfer the contents of maps of this type. */
@@ -112,8 +113,7 @@ bool k2_kern_can_run(uint32_t prog_type);
 
 /* ---- runs -------------------------------------------------------------------------- */
 
-#define K2_KERN_PKT_OUT 4096 /* largest output: headroom grown by adjust_head + the linear max */
-#define K2_KERN_META_MAX K2_PKT_HEADROOM /* XDP metadata comes out of the headroom */
+#define K2_KERN_PKT_OUT K2_PKT_BUF /* largest data_out: the whole test_run page */
 
 struct k2_kern_run_opts {
 	size_t sz;        /* sizeof(struct k2_kern_run_opts) */
@@ -125,22 +125,117 @@ struct k2_kern_run_opts {
 struct k2_kern_result {
 	uint32_t retval;      /* r0: the kernel reports the low 32 bits only */
 	uint32_t duration_ns; /* average per repetition */
-	uint32_t pkt_len;     /* final packet [data, data_end) */
-	uint32_t meta_len;    /* XDP metadata bytes before data */
+	uint32_t pkt_len;     /* bytes of data_out */
+	uint32_t meta_len;    /* XDP: metadata bytes at the start of pkt (ctx_out data) */
 	uint32_t ctx_len;     /* bytes of ctx_out */
-	uint8_t meta[K2_KERN_META_MAX];
-	uint8_t pkt[K2_KERN_PKT_OUT];
+	uint8_t pkt[K2_KERN_PKT_OUT]; /* data_out: XDP from data_meta; socket filter with the
+				       * link-layer bytes the kernel zeroes */
 	uint8_t ctx[K2_CTX_MAX];  /* ctx_out: xdp_md / __sk_buff as the kernel converted it back */
 };
 
 /*
- * Runs a loaded program once (or opts->repeat times) on an input: the packet as data_in,
- * the context fields that BPF_PROG_TEST_RUN accepts from in->ctx (xdp_md: ingress_ifindex,
- * rx_queue_index; __sk_buff: mark, priority, ingress_ifindex, ifindex, cb, tstamp,
- * wire_len, gso_segs, gso_size, hwtstamp; the others are zeroed because the kernel derives
- * them), on CPU in->cpu. Map contents are not touched: call k2_kern_maps_fill first.
+ * Runs a loaded program once (or opts->repeat times) on an input: the packet as data_in
+ * (for XDP, xdp_md.data bytes of metadata first), the context fields that
+ * BPF_PROG_TEST_RUN accepts from in->ctx (xdp_md: data, ingress_ifindex, rx_queue_index;
+ * __sk_buff: mark, priority, ingress_ifindex, ifindex, cb, tstamp, wire_len, gso_segs,
+ * gso_size, hwtstamp; the others are zeroed because the kernel derives them), on CPU
+ * in->cpu. Map contents are not touched: call k2_kern_maps_fill first.
  */
 int k2_kern_run(const struct k2_kern_prog *kp, const struct k2_input *in,
 		const struct k2_kern_run_opts *opts, struct k2_kern_result *res, struct k2_err *e);
+
+/* ---- differential testing: the kernel against bpf/interp --------------------------------- */
+
+/* What differed (struct k2_diff_outcome.kinds). */
+#define K2_DIFF_STATUS (1u << 0) /* the interpreter failed a program the kernel ran */
+#define K2_DIFF_R0     (1u << 1) /* r0 (its low 32 bits: all the kernel reports) */
+#define K2_DIFF_PKT    (1u << 2) /* output packet bytes, length or metadata length */
+#define K2_DIFF_CTX    (1u << 3) /* ctx_out */
+#define K2_DIFF_MAPS   (1u << 4) /* map contents afterwards */
+#define K2_DIFF__KINDS 5
+
+struct k2_diff_opts {
+	size_t sz;        /* sizeof(struct k2_diff_opts) */
+	char *log_buf;    /* verifier log on rejection */
+	size_t log_size;
+	uint32_t ignore;  /* K2_DIFF_* kinds not compared */
+};
+
+struct k2_diff_outcome {
+	bool mismatch;
+	bool skipped;          /* the interpreter ran out of preallocated room (K2_RUN_ECAP) */
+	uint32_t kinds;        /* K2_DIFF_* */
+	uint32_t kern_r0;
+	uint64_t interp_r0;
+	enum k2_status interp_status;
+	char what[512];        /* the first difference, one line */
+};
+
+/* One program loaded into the kernel (maps created) and into an interpreter. */
+struct k2_diff;
+
+/* Fails with the verifier's message when the kernel rejects the program. */
+int k2_diff_new(const struct k2_prog *prog, const struct k2_diff_opts *opts, struct k2_diff **out,
+		struct k2_err *e);
+void k2_diff_free(struct k2_diff *d);
+const struct k2_kern_prog *k2_diff_kern_prog(const struct k2_diff *d);
+
+/*
+ * Runs the program on one input in both (in->maps: the map contents at entry, loaded into
+ * the kernel maps first) and compares r0, output packet, ctx_out and map contents.
+ * Returns 0 with the verdict in *o, or a negative errno when a run could not be made.
+ */
+int k2_diff_run(struct k2_diff *d, const struct k2_input *in, struct k2_diff_outcome *o,
+		struct k2_err *e);
+
+/* A markdown entry for a mismatch: program text, input, both outputs. */
+void k2_diff_report(FILE *f, const struct k2_diff *d, const struct k2_input *in,
+		    const struct k2_diff_outcome *o, const char *title);
+
+/*
+ * Shrinks a program that differs on `in` (in one of `kinds`): replaces instructions by
+ * no-ops and branches by jumps while the kernel still accepts it and it still differs,
+ * then drops the no-ops. *out is malloc'd.
+ */
+int k2_diff_reduce(const struct k2_prog *prog, const struct k2_input *in,
+		   const struct k2_diff_opts *opts, uint32_t kinds, struct bpf_insn **out,
+		   uint32_t *n_out, struct k2_err *e);
+
+struct k2_fuzz_opts {
+	size_t sz;               /* sizeof(struct k2_fuzz_opts) */
+	uint64_t seed;           /* program i is generated from (seed, i): reproducible alone */
+	uint64_t n_progs;        /* 0: 1000 */
+	uint64_t first;          /* index of the first program (to rerun one: first, n_progs 1) */
+	uint32_t n_inputs;       /* inputs per program; 0: 4 */
+	uint32_t prog_type;      /* 0: XDP, tc and socket filter in turn */
+	enum k2_isa isa;         /* 0: v1..v4 in turn */
+	uint32_t n_insns;        /* 0: 8..200, varied */
+	FILE *progress;          /* progress lines; NULL: quiet */
+	uint64_t progress_every; /* programs between progress lines; 0: 1000 */
+	FILE *report;            /* markdown entries for mismatches and rejections; NULL: none */
+	uint32_t max_reports;    /* entries written at most; 0: 10 */
+	uint32_t ignore;         /* K2_DIFF_* kinds not counted (triage while one floods) */
+	uint32_t mix[K2_GEN__COUNT]; /* generator class weights; all 0: its defaults */
+	uint64_t no_helpers[2];  /* helper ids (< 128) the generator must not call */
+};
+
+struct k2_fuzz_stats {
+	uint64_t progs;          /* programs generated */
+	uint64_t rejected;       /* of them, rejected by the verifier (generator bugs) */
+	uint64_t runs;           /* inputs compared */
+	uint64_t skipped;        /* runs the interpreter could not finish for lack of room */
+	uint64_t mismatches;     /* runs with a difference */
+	uint64_t mismatch_progs; /* programs with at least one */
+	uint64_t kinds[K2_DIFF__KINDS]; /* runs per K2_DIFF_* bit */
+	double seconds;
+};
+
+/* Random programs from bpf/k2_gen.h through both, on random inputs and map contents. */
+int k2_fuzz_semantics(const struct k2_fuzz_opts *opts, struct k2_fuzz_stats *st,
+		      struct k2_err *e);
+void k2_fuzz_stats_print(FILE *f, const struct k2_fuzz_stats *st);
+
+/* `k2 fuzz-semantics [-n N] [--seed S] ...`: the above from the command line. */
+int k2_cmd_fuzz_semantics(int argc, char **argv);
 
 #endif

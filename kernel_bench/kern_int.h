@@ -17,7 +17,6 @@ struct k2_kern_maps {
 	const struct k2_map *maps; /* borrowed */
 	uint32_t n;
 	int *fds;
-	uint32_t ncpus;   /* CPUs of the k2_mapstates exchanged with fill/read */
 	int kern_ncpus;   /* possible CPUs of the kernel */
 };
 

@@ -108,9 +108,7 @@ static int reject(const char *name, int err, const char *log, struct k2_err *e)
 
 static uint32_t prog_flags(const struct k2_prog *prog)
 {
-	if (prog->type == BPF_PROG_TYPE_XDP && (!strncmp(prog->sec, "xdp.frags", 9)))
-		return BPF_F_XDP_HAS_FRAGS;
-	return 0;
+	return prog->prog_flags | k2_prog_flags_of_section(prog->sec);
 }
 
 static void prog_stats(struct k2_kern_prog *kp)

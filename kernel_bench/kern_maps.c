@@ -144,8 +144,8 @@ static int create_one(const struct k2_map *maps, uint32_t n, uint32_t i, int ncp
 	return fd;
 }
 
-int k2_kern_maps_create(const struct k2_map *maps, uint32_t n, uint32_t ncpus,
-			struct k2_kern_maps **out, struct k2_err *e)
+int k2_kern_maps_create(const struct k2_map *maps, uint32_t n, struct k2_kern_maps **out,
+			struct k2_err *e)
 {
 	struct k2_kern_maps *km;
 	uint32_t i;
@@ -168,10 +168,11 @@ int k2_kern_maps_create(const struct k2_map *maps, uint32_t n, uint32_t ncpus,
 		free(km);
 		return k2_err_set(e, -EIO, "cannot read the number of possible CPUs");
 	}
-	km->ncpus = ncpus ? ncpus : (uint32_t)km->kern_ncpus;
 	for (i = 0; i < n; i++)
 		km->fds[i] = -1;
 	for (i = 0; i < n; i++) {
+		if (maps[i].template)
+			continue; /* libbpf creates inner templates only while creating the outer */
 		fd = create_one(maps, n, i, km->kern_ncpus, e);
 		if (fd < 0) {
 			k2_kern_maps_free(km);

@@ -22,7 +22,8 @@ static size_t round8(size_t x)
 	return (x + 7) & ~(size_t)7;
 }
 
-static int xfer_init(struct xfer *x, const struct k2_kern_maps *km, uint32_t i, struct k2_err *e)
+static int xfer_init(struct xfer *x, const struct k2_kern_maps *km, uint32_t i,
+		     const struct k2_mapstate *ms, struct k2_err *e)
 {
 	const struct k2_map *m = &km->maps[i];
 	size_t ksz = m->key_size ? m->key_size : 1;
@@ -32,7 +33,7 @@ static int xfer_init(struct xfer *x, const struct k2_kern_maps *km, uint32_t i, 
 	x->idx = i;
 	x->fd = km->fds[i];
 	x->percpu = k2_kern_map_percpu(m->type);
-	x->s_ncpus = x->percpu ? km->ncpus : 1;
+	x->s_ncpus = x->percpu ? k2_mapstate_ncpus(ms) : 1;
 	x->k_ncpus = x->percpu ? (uint32_t)km->kern_ncpus : 1;
 	x->k_stride = x->percpu ? round8(m->value_size) : m->value_size;
 	x->s_vsz = (size_t)m->value_size * x->s_ncpus;
@@ -143,9 +144,9 @@ int k2_kern_maps_fill(struct k2_kern_maps *km, const struct k2_mapstate *ms, str
 		struct xfer x;
 		int err;
 
-		if (d == K2_KERN_DATA_NONE || frozen(&km->maps[i]))
+		if (d == K2_KERN_DATA_NONE || frozen(&km->maps[i]) || km->fds[i] < 0)
 			continue;
-		err = xfer_init(&x, km, i, e);
+		err = xfer_init(&x, km, i, ms, e);
 		if (!err)
 			err = d == K2_KERN_DATA_ARRAY ? fill_array(&x, ms, e) : fill_hash(&x, ms, e);
 		xfer_fini(&x);
@@ -197,9 +198,9 @@ int k2_kern_maps_read(const struct k2_kern_maps *km, struct k2_mapstate *ms, str
 		struct xfer x;
 		int err;
 
-		if (!k2_kern_map_has_data(km->maps[i].type))
+		if (!k2_kern_map_has_data(km->maps[i].type) || km->fds[i] < 0)
 			continue;
-		err = xfer_init(&x, km, i, e);
+		err = xfer_init(&x, km, i, ms, e);
 		if (!err)
 			err = read_map(&x, ms, e);
 		xfer_fini(&x);
@@ -259,16 +260,22 @@ static int diff_one_way(const struct k2_map *m, uint32_t i, size_t vsz, const st
 	return ret;
 }
 
-int k2_kern_maps_diff(const struct k2_map *maps, uint32_t n_maps, uint32_t ncpus,
-		      const struct k2_mapstate *a, const struct k2_mapstate *b, char *diff,
+int k2_kern_maps_diff(const struct k2_mapstate *a, const struct k2_mapstate *b, char *diff,
 		      size_t len)
 {
+	uint32_t ncpus = k2_mapstate_ncpus(a), n_maps = k2_mapstate_n_maps(a);
+
+	if (ncpus != k2_mapstate_ncpus(b) || n_maps != k2_mapstate_n_maps(b)) {
+		snprintf(diff, len, "states of different shapes (%u/%u maps, %u/%u CPUs)", n_maps,
+			 k2_mapstate_n_maps(b), ncpus, k2_mapstate_ncpus(b));
+		return 1;
+	}
 	for (uint32_t i = 0; i < n_maps; i++) {
-		const struct k2_map *m = &maps[i];
+		const struct k2_map *m = k2_mapstate_map(a, i);
 		size_t vsz = (size_t)m->value_size * (k2_kern_map_percpu(m->type) ? ncpus : 1);
 		int ret;
 
-		if (!k2_kern_map_has_data(m->type))
+		if (!k2_kern_map_has_data(m->type) || m->template)
 			continue;
 		ret = diff_one_way(m, i, vsz, a, b, false, diff, len);
 		if (!ret)

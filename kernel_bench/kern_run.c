@@ -42,13 +42,13 @@ static void ctx_field(const struct k2_input *in, void *dst, size_t off, size_t s
 
 #define CTX_FIELD(in, s, f) ctx_field(in, s, offsetof(__typeof__(*(s)), f), sizeof((s)->f))
 
-/* The xdp_md BPF_PROG_TEST_RUN accepts: no metadata, data_end = the packet length. */
+/* The xdp_md BPF_PROG_TEST_RUN accepts: data = metadata bytes, data_end = all of data_in. */
 static void xdp_ctx(const struct k2_input *in, struct xdp_md *md)
 {
 	memset(md, 0, sizeof(*md));
+	CTX_FIELD(in, md, data);
 	CTX_FIELD(in, md, ingress_ifindex);
 	CTX_FIELD(in, md, rx_queue_index);
-	md->data = 0;
 	md->data_meta = 0;
 	md->egress_ifindex = 0;
 	md->data_end = in->pkt_len;
@@ -73,7 +73,6 @@ static void skb_ctx(const struct k2_input *in, struct __sk_buff *skb)
 static int run_xdp(const struct k2_kern_prog *kp, const struct k2_input *in,
 		   struct bpf_test_run_opts *t, struct k2_kern_result *res, struct k2_err *e)
 {
-	uint8_t out[K2_KERN_META_MAX + K2_KERN_PKT_OUT];
 	struct xdp_md md, md_out;
 
 	xdp_ctx(in, &md);
@@ -82,20 +81,17 @@ static int run_xdp(const struct k2_kern_prog *kp, const struct k2_input *in,
 	t->ctx_size_in = sizeof(md);
 	t->ctx_out = &md_out;
 	t->ctx_size_out = sizeof(md_out);
-	t->data_out = out;
-	t->data_size_out = sizeof(out);
+	t->data_out = res->pkt;
+	t->data_size_out = sizeof(res->pkt);
 	if (bpf_prog_test_run_opts(kp->fd, t) < 0)
-		return k2_err_set(e, -errno, "BPF_PROG_TEST_RUN (xdp, %u bytes): %s", in->pkt_len,
-				  strerror(errno));
-	if (md_out.data > K2_KERN_META_MAX || md_out.data_end < md_out.data ||
-	    md_out.data_end > t->data_size_out)
+		return k2_err_set(e, -errno, "BPF_PROG_TEST_RUN (xdp, %u bytes, %u of metadata): %s",
+				  in->pkt_len, md.data, strerror(errno));
+	if (md_out.data > md_out.data_end || md_out.data_end != t->data_size_out)
 		return k2_err_set(e, -EIO, "BPF_PROG_TEST_RUN (xdp): odd xdp_md out: data %u "
 				  "data_end %u, %u bytes out", md_out.data, md_out.data_end,
 				  t->data_size_out);
 	res->meta_len = md_out.data;
-	res->pkt_len = md_out.data_end - md_out.data;
-	memcpy(res->meta, out, res->meta_len);
-	memcpy(res->pkt, out + res->meta_len, res->pkt_len);
+	res->pkt_len = t->data_size_out;
 	memcpy(res->ctx, &md_out, sizeof(md_out));
 	res->ctx_len = sizeof(md_out);
 	return 0;
@@ -161,7 +157,7 @@ int k2_kern_run(const struct k2_kern_prog *kp, const struct k2_input *in,
 	if (kind == RUN_NONE)
 		return k2_err_set(e, -EOPNOTSUPP, "BPF_PROG_TEST_RUN cannot run %s programs",
 				  libbpf_bpf_prog_type_str((enum bpf_prog_type)kp->type));
-	if (in->pkt_len > K2_PKT_MAX || in->ctx_len > K2_CTX_MAX)
+	if (in->pkt_len > sizeof(in->pkt) || in->ctx_len > K2_CTX_MAX)
 		return k2_err_set(e, -EINVAL, "input too large: packet %u, ctx %u bytes",
 				  in->pkt_len, in->ctx_len);
 	if (!K2_OPT(opts, no_pin, false)) {

@@ -72,7 +72,7 @@ static void check_type(uint32_t type, const char *sec)
 	snprintf(p.sec, sizeof(p.sec), "%s", sec);
 	p.insns = insns;
 	p.n_insns = p.n_main = build(insns, type);
-	cr_assert_eq(k2_kern_maps_create(&map, 1, 0, &km, &e), 0, "%s", e.msg);
+	cr_assert_eq(k2_kern_maps_create(&map, 1, &km, &e), 0, "%s", e.msg);
 	cr_assert_eq(k2_kern_prog_load(&p, km, NULL, &kp, &e), 0, "%s", e.msg);
 	k2_rng_seed(&rng, 42 + type);
 	for (int t = 0; t < 300; t++) {

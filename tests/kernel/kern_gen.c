@@ -33,7 +33,7 @@ static int verify(uint32_t type, enum k2_isa isa, uint32_t len, int n, uint64_t 
 
 		k2_rng_seed(&rng, seed0 + (uint64_t)i);
 		cr_assert_eq(k2_gen_prog_new(&rng, &o, &gp, &e), 0, "%s", e.msg);
-		cr_assert_eq(k2_kern_maps_create(gp->maps, gp->n_maps, 0, &km, &e), 0, "%s", e.msg);
+		cr_assert_eq(k2_kern_maps_create(gp->maps, gp->n_maps, &km, &e), 0, "%s", e.msg);
 		if (k2_kern_prog_load(&gp->prog, km, &lo, &kp, &e)) {
 			size_t l = strlen(log);
 

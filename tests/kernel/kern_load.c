@@ -182,7 +182,7 @@ Test(kern_load, no_fd_leak_after_many_loads)
 		struct k2_kern_result res;
 		struct k2_input in = { .pkt_len = 64 };
 
-		cr_assert_eq(k2_kern_maps_create(maps, 2, 0, &km, &e), 0, "%s", e.msg);
+		cr_assert_eq(k2_kern_maps_create(maps, 2, &km, &e), 0, "%s", e.msg);
 		p.maps = maps;
 		p.n_maps = 2;
 		cr_assert_eq(k2_kern_prog_load(&p, km, NULL, &kp, &e), 0, "%s", e.msg);
