@@ -66,12 +66,8 @@ static void describe_skb(struct k2_ctxdesc *d, bool tc)
 		u32_field(d, both[i], false);
 	plain(d->rd, SKB_CB, SKB_CB + 20);
 	plain(d->wr, SKB_CB, SKB_CB + 20);
-	if (!tc) {
-		/* family .. local_port: the socket the test run made from the packet's addresses. */
-		for (uint32_t o = SKB_FAMILY; o <= SKB_LOCAL_PORT; o += 4)
-			u32_field(d, o, false);
-		return;
-	}
+	if (!tc)
+		return; /* family .. local_port are for cgroup/sk_skb programs only */
 	for (size_t i = 0; i < sizeof(tc_wr); i++)
 		u32_field(d, tc_wr[i], true);
 	u32_field(d, SKB_WIRE_LEN, false);
@@ -174,34 +170,17 @@ static void setup_xdp(struct k2_machine *m, const struct k2_input *in)
 /* What eth_type_trans() on the loopback device makes of the frame. */
 static void eth_facts(const uint8_t *f, uint32_t len, uint32_t *pkt_type, uint16_t *proto_be)
 {
-	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	static const uint8_t zero[6];
 	uint16_t p = (uint16_t)(f[12] << 8 | f[13]);
 
-	if (f[0] & 1)
-		*pkt_type = memcmp(f, bcast, 6) ? 2 /* MULTICAST */ : 1 /* BROADCAST */;
+	/* lo's address and broadcast address are both zero: ff:ff:.. is only multicast. */
+	if (!memcmp(f, zero, 6))
+		*pkt_type = 0; /* PACKET_HOST */
 	else
-		*pkt_type = memcmp(f, zero, 6) ? 3 /* OTHERHOST */ : 0 /* HOST */;
+		*pkt_type = (f[0] & 1) ? 2 /* PACKET_MULTICAST */ : 3 /* PACKET_OTHERHOST */;
 	if (p < 0x0600)
 		p = (len >= 16 && f[14] == 0xff && f[15] == 0xff) ? 0x0001 : 0x0004;
 	*proto_be = (uint16_t)(p >> 8 | p << 8);
-}
-
-static void setup_sock(struct k2_machine *m, const uint8_t *net, uint32_t nlen, uint16_t proto)
-{
-	if (proto == 0x0800) {
-		put32(m->ctx, SKB_FAMILY, 2);
-		if (nlen >= 20) {
-			memcpy(m->ctx + SKB_LOCAL_IP4, net + 12, 4);  /* sk_rcv_saddr = saddr */
-			memcpy(m->ctx + SKB_REMOTE_IP4, net + 16, 4); /* sk_daddr = daddr */
-		}
-	} else if (proto == 0x86dd) {
-		put32(m->ctx, SKB_FAMILY, 10);
-		if (nlen >= 40) {
-			memcpy(m->ctx + SKB_LOCAL_IP6, net + 8, 16);
-			memcpy(m->ctx + SKB_REMOTE_IP6, net + 24, 16);
-		}
-	}
 }
 
 static void setup_skb(const struct k2_vm *vm, struct k2_machine *m, const struct k2_input *in)
@@ -245,8 +224,6 @@ static void setup_skb(const struct k2_vm *vm, struct k2_machine *m, const struct
 	put32(m->ctx, SKB_GSO_SIZE, get32(c, cl, SKB_GSO_SIZE));
 	if (cl >= SKB_HWTSTAMP + 8)
 		memcpy(m->ctx + SKB_HWTSTAMP, c + SKB_HWTSTAMP, 8);
-	if (!tc)
-		setup_sock(m, m->pkt + m->data_off, m->end_off - m->data_off, proto);
 	m->ctx_len = SKB_SIZE;
 }
 

@@ -318,6 +318,49 @@ int k2_vm_wrun(struct k2_vm *vm, const struct k2_window *w, struct k2_wstate *st
 uint32_t k2_wout_distance(const struct k2_wout *ref, const struct k2_wout *cand, uint16_t live,
 			  bool *error);
 
+/*
+ * Data-driven semantics cases (tests/semantics, .k2t files; the format is described in
+ * tests/semantics/README.md): a program in text form, its maps and their contents, one
+ * input, and what must come out. The interpreter's harness and the kernel harness read
+ * the same files with k2_case_load().
+ */
+#define K2_CASE_MAPS 16
+#define K2_CASE_EXPECTS 64
+
+enum k2_expect_kind {
+	K2_EXP_R0, K2_EXP_STATUS, K2_EXP_PKT, K2_EXP_MAP, K2_EXP_MAP_ABSENT, K2_EXP_N_EFFECTS,
+	K2_EXP_EFFECT, K2_EXP_CTX32, K2_EXP_TAIL_CALL, K2_EXP_ERR_INSN, K2_EXP_META_LEN,
+};
+
+struct k2_expect {
+	enum k2_expect_kind kind;
+	uint32_t line;          /* in the case file */
+	uint64_t val;           /* r0, status, count, ctx offset, tail index, insn, effect index */
+	uint64_t val2;          /* ctx value, effect helper id */
+	uint32_t map;
+	uint8_t *key, *bytes;   /* map key / expected value, packet, effect data (NULL: any) */
+	uint32_t len;
+};
+
+struct k2_case {
+	char name[256];
+	struct k2_prog prog;         /* type, insns, maps */
+	struct k2_map maps[K2_CASE_MAPS];
+	uint32_t ncpus;
+	struct k2_mapstate *ms;      /* the maps' contents at entry */
+	struct k2_input in;          /* in.maps = ms */
+	struct k2_expect exp[K2_CASE_EXPECTS];
+	uint32_t n_exp;
+	char kernel_skip[128];       /* why the kernel cannot run this case ("" if it can) */
+};
+
+int k2_case_parse(const char *text, const char *name, struct k2_case **out, struct k2_err *e);
+int k2_case_load(const char *path, struct k2_case **out, struct k2_err *e);
+void k2_case_free(struct k2_case *c);
+/* Runs a case in the interpreter; 0 when every expectation holds, else -EDOM with e->msg
+ * "file:line: expected ..., got ...". */
+int k2_case_run(const struct k2_case *c, struct k2_err *e);
+
 /* `k2 run FILE.o -s SECTION --packet FILE.bin [--ctx FILE.bin] [--map-init ...]`. */
 int k2_cmd_run(int argc, char **argv);
 

@@ -265,7 +265,9 @@ int k2_ov_update(struct k2_vm *vm, struct k2_machine *m, uint32_t map, const uin
 	int32_t s;
 
 	*err = 0;
-	if (flags > BPF_EXIST) {
+	/* The kernel's order of checks: flags, index, NOEXIST, then BPF_F_LOCK (no map here
+	 * has a spin lock); the LPM trie takes no BPF_F_LOCK at all. */
+	if ((flags & ~(uint64_t)BPF_F_LOCK) > BPF_EXIST || (mi->lpm && flags > BPF_EXIST)) {
 		*err = -EINVAL;
 		return 0;
 	}
@@ -275,8 +277,12 @@ int k2_ov_update(struct k2_vm *vm, struct k2_machine *m, uint32_t map, const uin
 			*err = -E2BIG;
 			return 0;
 		}
-		if (flags == BPF_NOEXIST) {
+		if (flags & BPF_NOEXIST) {
 			*err = -EEXIST;
+			return 0;
+		}
+		if (flags & BPF_F_LOCK) {
+			*err = -EINVAL;
 			return 0;
 		}
 		s = exact(vm, m, map, key, &absent);
@@ -284,6 +290,10 @@ int k2_ov_update(struct k2_vm *vm, struct k2_machine *m, uint32_t map, const uin
 			return -1;
 		memcpy(k2_slot_val(m, (uint32_t)s), val, mi->vsize);
 		m->changed[map] = 1;
+		return 0;
+	}
+	if (flags & BPF_F_LOCK) {
+		*err = -EINVAL;
 		return 0;
 	}
 	if (mi->lpm) {

@@ -14,6 +14,7 @@ struct k2_command {
 static const struct k2_command commands[] = {
 	{ "fuzz-semantics", k2_cmd_fuzz_semantics,
 	  "random programs through the kernel and the interpreter, compared" },
+	{ "run", k2_cmd_run, "run a program on one packet in the interpreter" },
 	{ NULL, NULL, NULL },
 };
 
