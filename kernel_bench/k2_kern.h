@@ -49,8 +49,9 @@ const int *k2_kern_maps_fds(const struct k2_kern_maps *km);
 /*
  * Makes the kernel maps hold exactly the entries of `ms`: hash-like maps lose the keys
  * `ms` does not have, array elements absent from `ms` become zero. Frozen maps keep
- * their initial bytes; maps whose values are kernel objects (prog arrays, devmaps,
- * ring buffers, map-in-map) are left empty. Per-CPU values: CPU c of the state goes to
+ * their initial bytes; devmap and cpumap slots hold the state's ifindex / queue size (the
+ * device or CPU must exist) or are deleted; maps whose values are file descriptors (prog
+ * arrays, perf event arrays, xskmaps, map-in-map) and ring buffers are left empty. Per-CPU values: CPU c of the state goes to
  * kernel CPU c; kernel CPUs beyond the state's k2_mapstate_ncpus() get zeros.
  */
 int k2_kern_maps_fill(struct k2_kern_maps *km, const struct k2_mapstate *ms, struct k2_err *e);

@@ -25,6 +25,8 @@ enum k2_kern_data {
 	K2_KERN_DATA_NONE,  /* kernel objects or streams: not transferred */
 	K2_KERN_DATA_ARRAY, /* every index 0..max_entries-1 exists */
 	K2_KERN_DATA_HASH,  /* keys come and go */
+	K2_KERN_DATA_SLOTS, /* array of kernel objects named by value (devmap ifindex, cpumap
+			     * qsize): each index is populated or empty */
 };
 
 enum k2_kern_data k2_kern_map_data(uint32_t type);

@@ -26,7 +26,11 @@ enum k2_kern_data k2_kern_map_data(uint32_t type)
 	case BPF_MAP_TYPE_LRU_HASH:
 	case BPF_MAP_TYPE_LRU_PERCPU_HASH:
 	case BPF_MAP_TYPE_LPM_TRIE:
+	case BPF_MAP_TYPE_DEVMAP_HASH:
 		return K2_KERN_DATA_HASH;
+	case BPF_MAP_TYPE_DEVMAP:
+	case BPF_MAP_TYPE_CPUMAP:
+		return K2_KERN_DATA_SLOTS;
 	default:
 		return K2_KERN_DATA_NONE;
 	}

@@ -97,6 +97,27 @@ static int fill_array(struct xfer *x, const struct k2_mapstate *ms, struct k2_er
 	return 0;
 }
 
+/* Populated slots get the state's value (an ifindex, a queue size), empty ones are deleted. */
+static int fill_slots(struct xfer *x, const struct k2_mapstate *ms, struct k2_err *e)
+{
+	for (uint32_t k = 0; k < x->m->max_entries; k++) {
+		int err = k2_mapstate_lookup(ms, x->idx, &k, x->sval);
+
+		if (err == -ENOENT) {
+			if (bpf_map_delete_elem(x->fd, &k) < 0 && errno != ENOENT)
+				return sys_err(x, "BPF_MAP_DELETE_ELEM", e);
+			continue;
+		}
+		if (err)
+			return k2_err_set(e, err, "map %s: state lookup of index %u failed",
+					  x->m->name, k);
+		to_kern(x);
+		if (bpf_map_update_elem(x->fd, &k, x->kval, BPF_ANY) < 0)
+			return sys_err(x, "BPF_MAP_UPDATE_ELEM (a device or CPU that exists?)", e);
+	}
+	return 0;
+}
+
 static int clear_hash(struct xfer *x, struct k2_err *e)
 {
 	/* Deleting the first key each time needs no iteration state that deletes invalidate. */
@@ -148,7 +169,9 @@ int k2_kern_maps_fill(struct k2_kern_maps *km, const struct k2_mapstate *ms, str
 			continue;
 		err = xfer_init(&x, km, i, ms, e);
 		if (!err)
-			err = d == K2_KERN_DATA_ARRAY ? fill_array(&x, ms, e) : fill_hash(&x, ms, e);
+			err = d == K2_KERN_DATA_ARRAY ? fill_array(&x, ms, e)
+			      : d == K2_KERN_DATA_SLOTS ? fill_slots(&x, ms, e)
+							: fill_hash(&x, ms, e);
 		xfer_fini(&x);
 		if (err)
 			return err;
