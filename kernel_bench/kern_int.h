@@ -17,8 +17,15 @@ struct k2_kern_maps {
 	const struct k2_map *maps; /* borrowed */
 	uint32_t n;
 	int *fds;
+	uint8_t **mem;    /* big arrays are mmap()ed (BPF_F_MMAPABLE): contents move by memcpy */
+	size_t *mem_len;
+	bool *idle;       /* maps the program cannot reach: never written or read */
+	const struct k2_mapstate *idle_src; /* the state last written: what idle maps hold */
 	int kern_ncpus;   /* possible CPUs of the kernel */
 };
+
+/* Arrays with at least this many elements are created mmapable and filled through memory. */
+#define K2_KERN_MMAP_MIN 1024
 
 /* How the contents of a map type are transferred. */
 enum k2_kern_data {
