@@ -1,4 +1,4 @@
-/* bpf/cmd_run.c: `k2 run`: one program of an object on one input in the interpreter, and what changed. */
+/* bpf/cmd_run.c: `k2 run`: one program on one input in the interpreter, and what changed. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +17,17 @@ struct run_opts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: k2 run FILE.o [-s SECTION] --packet FILE.bin [--ctx FILE.bin]\n"
-		"              [--map-init MAP:KEYHEX=VALUEHEX]... [--ndet V,V,...] [--cpu N] [--ncpus N]\n"
-		"Runs one program in the interpreter and prints r0, the packet (with the bytes that\n"
+		"usage: k2 run FILE.o [-s SECTION] [--packet FILE.bin] [--ctx FILE.bin]\n"
+		"              [--map-init MAP:KEYHEX=VALUEHEX]... [--ndet V,V,...] [--cpu N] "
+		"[--ncpus N]\n"
+		"Runs one program in the interpreter and prints r0, the packet (with the bytes "
+		"that\n"
 		"changed), the map changes and the side effects. A value of a per-CPU map holds\n"
-		"ncpus values. ndet: what non-deterministic helpers (ktime, prandom, ...) return.\n");
+		"ncpus values. ndet: what non-deterministic helpers (ktime, prandom, ...) return.\n"
+		"The packet is data_in of BPF_PROG_TEST_RUN (XDP: metadata first, its length in "
+		"the\n"
+		"ctx's xdp_md.data); the ctx is ctx_in (tracing programs: pt_regs or the "
+		"record).\n");
 }
 
 static int read_file(const char *path, uint8_t *buf, uint32_t cap, uint32_t *len)
@@ -96,9 +102,10 @@ static int apply_init(const struct k2_prog *p, struct k2_mapstate *ms, const cha
 		return -1;
 	}
 	if (hex_bytes(colon + 1, (size_t)(eq - colon - 1), key, sizeof(key), &kl) ||
-	    hex_bytes(eq + 1, strlen(eq + 1), val, sizeof(val), &vl) ||
-	    kl != p->maps[m].key_size || vl != vsize_of(&p->maps[m], ncpus)) {
-		fprintf(stderr, "k2 run: --map-init %s: key must be %u bytes and value %u bytes of hex\n",
+	    hex_bytes(eq + 1, strlen(eq + 1), val, sizeof(val), &vl) || kl != p->maps[m].key_size ||
+	    vl != vsize_of(&p->maps[m], ncpus)) {
+		fprintf(stderr,
+			"k2 run: --map-init %s: key must be %u bytes and value %u bytes of hex\n",
 			spec, p->maps[m].key_size, vsize_of(&p->maps[m], ncpus));
 		return -1;
 	}
@@ -173,7 +180,8 @@ static void print_maps(const struct k2_prog *p, const struct k2_mapstate *before
 		uint32_t kl = p->maps[m].key_size, vl = vsize_of(&p->maps[m], ncpus), n = 0;
 		const struct k2_mapstate *sides[2] = { after, before };
 
-		if (p->maps[m].type == BPF_MAP_TYPE_RINGBUF || p->maps[m].type == BPF_MAP_TYPE_PERF_EVENT_ARRAY)
+		if (p->maps[m].type == BPF_MAP_TYPE_RINGBUF ||
+		    p->maps[m].type == BPF_MAP_TYPE_PERF_EVENT_ARRAY)
 			continue;
 		for (int s = 0; s < 2; s++) {
 			const uint8_t *pk = NULL;
@@ -208,8 +216,8 @@ static void print_effects(const struct k2_result *r)
 		const struct k2_effect *e = &r->effects[i];
 		const struct k2_helper *h = k2_helper_find(e->helper);
 
-		printf("effect %u: insn %u %s(%#llx, %#llx, %#llx, %#llx, %#llx) = %lld", i, e->insn,
-		       h ? h->name : "?", (unsigned long long)e->args[0],
+		printf("effect %u: insn %u %s(%#llx, %#llx, %#llx, %#llx, %#llx) = %lld", i,
+		       e->insn, h ? h->name : "?", (unsigned long long)e->args[0],
 		       (unsigned long long)e->args[1], (unsigned long long)e->args[2],
 		       (unsigned long long)e->args[3], (unsigned long long)e->args[4],
 		       (long long)e->ret);
@@ -220,16 +228,21 @@ static void print_effects(const struct k2_result *r)
 		printf("\n");
 	}
 	if (r->tail_call)
-		printf("tail call: map %u index %u (the run ends here)\n", r->tail_map, r->tail_index);
+		printf("tail call: map %u index %u (the run ends here)\n", r->tail_map,
+		       r->tail_index);
 }
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option lo[] = {
-		{ "section", required_argument, NULL, 's' }, { "packet", required_argument, NULL, 'p' },
-		{ "ctx", required_argument, NULL, 'c' }, { "map-init", required_argument, NULL, 'm' },
-		{ "ndet", required_argument, NULL, 'n' }, { "cpu", required_argument, NULL, 'u' },
-		{ "ncpus", required_argument, NULL, 'N' }, { "help", no_argument, NULL, 'h' },
+		{ "section", required_argument, NULL, 's' },
+		{ "packet", required_argument, NULL, 'p' },
+		{ "ctx", required_argument, NULL, 'c' },
+		{ "map-init", required_argument, NULL, 'm' },
+		{ "ndet", required_argument, NULL, 'n' },
+		{ "cpu", required_argument, NULL, 'u' },
+		{ "ncpus", required_argument, NULL, 'N' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -239,9 +252,15 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "s:p:c:m:n:u:N:h", lo, NULL)) != -1) {
 		switch (c) {
-		case 's': o->sec = optarg; break;
-		case 'p': o->pkt = optarg; break;
-		case 'c': o->ctx = optarg; break;
+		case 's':
+			o->sec = optarg;
+			break;
+		case 'p':
+			o->pkt = optarg;
+			break;
+		case 'c':
+			o->ctx = optarg;
+			break;
 		case 'm':
 			if (o->n_init < 64)
 				o->map_init[o->n_init++] = optarg;
@@ -252,16 +271,26 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 				if (*end == ',')
 					end++;
 				else if (*end)
-					return fprintf(stderr, "k2 run: --ndet: bad value '%s'\n", s), -1;
+					return fprintf(stderr, "k2 run: --ndet: bad value '%s'\n",
+						       s),
+					       -1;
 			}
 			break;
-		case 'u': o->cpu = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'N': o->ncpus = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'h': usage(stdout); return 1;
-		default: usage(stderr); return -1;
+		case 'u':
+			o->cpu = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'N':
+			o->ncpus = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return -1;
 		}
 	}
-	if (optind != argc - 1 || !o->pkt) {
+	if (optind != argc - 1) {
 		usage(stderr);
 		return -1;
 	}
@@ -282,7 +311,9 @@ static void print_result(const struct k2_prog *p, const struct k2_input *in,
 	else
 		printf("status: %s at insn %u: %s (steps %llu)\n", k2_status_name(r->status),
 		       r->err_insn, r->err_reason, (unsigned long long)r->steps);
-	print_packet(in, r);
+	if (p->type == BPF_PROG_TYPE_XDP || p->type == BPF_PROG_TYPE_SCHED_CLS ||
+	    p->type == BPF_PROG_TYPE_SCHED_ACT || p->type == BPF_PROG_TYPE_SOCKET_FILTER)
+		print_packet(in, r);
 	print_effects(r);
 }
 
@@ -315,7 +346,7 @@ int k2_cmd_run(int argc, char **argv)
 		fprintf(stderr, "k2 run: %s: no program %s\n", o.obj, o.sec ? o.sec : "");
 		goto out;
 	}
-	if (read_file(o.pkt, in->pkt, K2_PKT_MAX, &in->pkt_len) ||
+	if ((o.pkt && read_file(o.pkt, in->pkt, K2_PKT_MAX, &in->pkt_len)) ||
 	    (o.ctx && read_file(o.ctx, in->ctx, K2_CTX_MAX, &in->ctx_len)))
 		goto out;
 	memcpy(in->ndet, o.ndet, sizeof(o.ndet));

@@ -237,6 +237,12 @@ int k2_pkt_spec_random(struct k2_rng *rng, const struct k2_pktgen_opts *opts,
 int k2_pktgen(struct k2_rng *rng, const struct k2_pktgen_opts *opts, void *buf, size_t cap,
 	      struct k2_pkt_info *info);
 
+/*
+ * `k2 pktgen`: writes generated packets to a pcap file (Ethernet, or raw IP with --l3),
+ * so that a packet mix can be looked at with tcpdump or replayed. Returns an exit code.
+ */
+int k2_cmd_pktgen(int argc, char **argv);
+
 /* One's complement sum of n bytes (big-endian 16-bit words) added to sum, folded, not inverted. */
 uint16_t k2_csum_add(const void *p, size_t n, uint32_t sum);
 

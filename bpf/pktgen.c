@@ -7,11 +7,10 @@
 
 #define REGULAR_SHAPES K2_PKT_SHAPES_WELL_FORMED
 #define MAX_TRIES 16
-#define SCRATCH 1024   /* more than the longest header stack a spec can describe */
+#define SCRATCH 1024 /* more than the longest header stack a spec can describe */
 
 /* A field of sized options, or 0 when the caller's struct predates it (libbpf's rule). */
-#define OPT(o, f) \
-	((o)->sz >= offsetof(struct k2_pktgen_opts, f) + sizeof((o)->f) ? (o)->f : 0)
+#define OPT(o, f) ((o)->sz >= offsetof(struct k2_pktgen_opts, f) + sizeof((o)->f) ? (o)->f : 0)
 
 static int opts_sized(const struct k2_pktgen_opts *o, struct k2_err *e)
 {
@@ -28,13 +27,14 @@ static int opts_sized(const struct k2_pktgen_opts *o, struct k2_err *e)
 	return 0;
 }
 
-#define TARGETS(c, o, p, n)                                                              \
-	do {                                                                             \
-		(c)->t.p = OPT(o, p);                                                    \
-		(c)->t.n = OPT(o, n);                                                    \
-		if ((c)->t.n && !(c)->t.p)                                               \
-			return k2_err_set(e, -EINVAL, "pktgen options: " #n " is %u but " \
-					  #p " is NULL", (c)->t.n);                       \
+#define TARGETS(c, o, p, n)                                                                  \
+	do {                                                                                 \
+		(c)->t.p = OPT(o, p);                                                        \
+		(c)->t.n = OPT(o, n);                                                        \
+		if ((c)->t.n && !(c)->t.p)                                                   \
+			return k2_err_set(e, -EINVAL,                                        \
+					  "pktgen options: " #n " is %u but " #p " is NULL", \
+					  (c)->t.n);                                         \
 	} while (0)
 
 static int read_targets(const struct k2_pktgen_opts *o, struct pkt_cfg *c, struct k2_err *e)
@@ -48,8 +48,9 @@ static int read_targets(const struct k2_pktgen_opts *o, struct pkt_cfg *c, struc
 	TARGETS(c, o, vlan_ids, n_vlan_ids);
 	for (uint32_t i = 0; i < c->t.n_flows; i++)
 		if (c->t.flows[i].family != 4 && c->t.flows[i].family != 6)
-			return k2_err_set(e, -EINVAL, "pktgen options: flows[%u]: family %u, not 4 or 6",
-					  i, c->t.flows[i].family);
+			return k2_err_set(e, -EINVAL,
+					  "pktgen options: flows[%u]: family %u, not 4 or 6", i,
+					  c->t.flows[i].family);
 	return 0;
 }
 
@@ -65,8 +66,7 @@ static uint32_t shape_min_len(const struct pkt_cfg *c, int shape)
 	return l2 + k2_pkt_shape_desc[shape].min_hdr;
 }
 
-int pkt_cfg_resolve(const struct k2_pktgen_opts *o, size_t cap, struct pkt_cfg *c,
-		    struct k2_err *e)
+int pkt_cfg_resolve(const struct k2_pktgen_opts *o, size_t cap, struct pkt_cfg *c, struct k2_err *e)
 {
 	static const struct k2_pktgen_opts none = { .sz = sizeof(none) };
 	uint32_t fits = 0;
@@ -86,8 +86,9 @@ int pkt_cfg_resolve(const struct k2_pktgen_opts *o, size_t cap, struct pkt_cfg *
 		return k2_err_set(e, -EINVAL, "pktgen options: shapes 0x%x has unknown bits",
 				  c->shapes);
 	if ((c->flags & K2_PKTGEN_L3) && (c->shapes & ~K2_PKT_SHAPES_IP))
-		return k2_err_set(e, -EINVAL,
-				  "pktgen options: arp and l2_other need Ethernet, not K2_PKTGEN_L3");
+		return k2_err_set(
+			e, -EINVAL,
+			"pktgen options: arp and l2_other need Ethernet, not K2_PKTGEN_L3");
 	c->max_len = OPT(o, max_len) ? OPT(o, max_len) : PKT_DEFAULT_MAX;
 	if (c->max_len > cap)
 		c->max_len = (uint32_t)(cap > 0xffff ? 0xffff : cap);
@@ -95,9 +96,10 @@ int pkt_cfg_resolve(const struct k2_pktgen_opts *o, size_t cap, struct pkt_cfg *
 	if (!c->min_len)
 		c->min_len = (c->flags & K2_PKTGEN_L3) ? 1 : PKT_ETH_HLEN;
 	if (!c->max_len || c->min_len > c->max_len)
-		return k2_err_set(e, -EINVAL,
-				  "pktgen options: length range [%u, %u] is empty (buffer %zu bytes)",
-				  c->min_len, c->max_len, cap);
+		return k2_err_set(
+			e, -EINVAL,
+			"pktgen options: length range [%u, %u] is empty (buffer %zu bytes)",
+			c->min_len, c->max_len, cap);
 	c->odd_pct = OPT(o, odd_pct) ? OPT(o, odd_pct) : 10;
 	c->target_pct = OPT(o, target_pct) ? OPT(o, target_pct) : 50;
 	if (c->odd_pct > 100 || c->target_pct > 100)
@@ -110,8 +112,8 @@ int pkt_cfg_resolve(const struct k2_pktgen_opts *o, size_t cap, struct pkt_cfg *
 		if ((c->shapes & K2_PKT_SHAPE(i)) && shape_min_len(c, i) <= c->max_len)
 			fits |= K2_PKT_SHAPE(i);
 	if (!fits)
-		return k2_err_set(e, -ENOSPC,
-				  "pktgen options: no allowed shape fits in max_len %u", c->max_len);
+		return k2_err_set(e, -ENOSPC, "pktgen options: no allowed shape fits in max_len %u",
+				  c->max_len);
 	return 0;
 }
 
@@ -189,8 +191,7 @@ static int draw_regular(struct k2_rng *r, const struct pkt_cfg *c, uint32_t mask
 	return 0;
 }
 
-int k2_pkt_spec_random(struct k2_rng *rng, const struct k2_pktgen_opts *opts,
-		       struct k2_pkt_spec *s)
+int k2_pkt_spec_random(struct k2_rng *rng, const struct k2_pktgen_opts *opts, struct k2_pkt_spec *s)
 {
 	struct pkt_cfg c;
 	int err = pkt_cfg_resolve(opts, 0xffff, &c, NULL);
@@ -215,8 +216,7 @@ static int gen_regular(struct k2_rng *r, const struct pkt_cfg *c, uint8_t *buf, 
 }
 
 /* Where a cut hurts most: at a header's first byte, or one byte either side. */
-static uint32_t pick_cut(struct k2_rng *r, const struct k2_pkt_info *in, uint32_t lo,
-			 uint32_t hi)
+static uint32_t pick_cut(struct k2_rng *r, const struct k2_pkt_info *in, uint32_t lo, uint32_t hi)
 {
 	uint16_t marks[] = { PKT_ETH_HLEN, in->l3_off, in->l4_off, in->payload_off };
 	uint32_t m = marks[k2_rng_below(r, 4)];
@@ -244,14 +244,15 @@ static int gen_truncated(struct k2_rng *r, const struct pkt_cfg *c, uint8_t *buf
 	int len;
 
 	if (!mask)
-		mask = (c->flags & K2_PKTGEN_L3) ? K2_PKT_SHAPES_IP & REGULAR_SHAPES : REGULAR_SHAPES;
+		mask = (c->flags & K2_PKTGEN_L3) ? K2_PKT_SHAPES_IP & REGULAR_SHAPES
+						 : REGULAR_SHAPES;
 	pkt_spec_draw(r, c, mask, &s);
 	s.payload_len = (uint16_t)(1 + k2_rng_below(r, 8));
 	len = k2_pkt_build(&s, buf, cap, &in);
 	if (len < 0)
 		return len;
 	lo = c->min_len;
-	hi = in.payload_off - 1u;  /* at least one header byte missing */
+	hi = in.payload_off - 1u; /* at least one header byte missing */
 	if (hi > c->max_len)
 		hi = c->max_len;
 	if (in.payload_off == K2_PKT_NOFF || lo > hi)
@@ -275,9 +276,13 @@ static int gen_random(struct k2_rng *r, const struct pkt_cfg *c, uint8_t *buf,
 {
 	static const uint16_t types[] = { 0x0800, 0x86dd, 0x8100, 0x0806 };
 	uint32_t len = pick_len(r, c->min_len, c->max_len);
-	struct k2_pkt_info in = { .shape = K2_PKT_RANDOM, .base = K2_PKT_RANDOM, .len = len,
-				  .l3_off = K2_PKT_NOFF, .l4_off = K2_PKT_NOFF,
-				  .payload_off = K2_PKT_NOFF, .pad_off = (uint16_t)len };
+	struct k2_pkt_info in = { .shape = K2_PKT_RANDOM,
+				  .base = K2_PKT_RANDOM,
+				  .len = len,
+				  .l3_off = K2_PKT_NOFF,
+				  .l4_off = K2_PKT_NOFF,
+				  .payload_off = K2_PKT_NOFF,
+				  .pad_off = (uint16_t)len };
 	uint32_t l3 = (c->flags & K2_PKTGEN_L3) ? 0 : PKT_ETH_HLEN;
 
 	for (uint32_t i = 0; i < len; i++)
@@ -372,12 +377,13 @@ int k2_pkt_shapes_parse(const char *list, uint32_t *mask, struct k2_err *e)
 				    !strncmp(p, k2_pkt_shape_desc[i].name, n))
 					break;
 			if (i == K2_PKT__COUNT)
-				return k2_err_set(e, -EINVAL,
-						  "unknown packet shape '%.*s' (known: ipv4_tcp, "
-						  "ipv4_udp, ipv4_icmp, ipv4_other, ipv6_tcp, ipv6_udp, "
-						  "ipv6_icmp, ipv6_other, arp, l2_other, truncated, "
-						  "random, all, well_formed)",
-						  (int)n, p);
+				return k2_err_set(
+					e, -EINVAL,
+					"unknown packet shape '%.*s' (known: ipv4_tcp, "
+					"ipv4_udp, ipv4_icmp, ipv4_other, ipv6_tcp, ipv6_udp, "
+					"ipv6_icmp, ipv6_other, arp, l2_other, truncated, "
+					"random, all, well_formed)",
+					(int)n, p);
 			m |= K2_PKT_SHAPE(i);
 		}
 		p += n;

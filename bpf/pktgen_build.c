@@ -145,7 +145,7 @@ static void build_l2(struct pw *w, const struct k2_pkt_spec *s, uint16_t etherty
 
 static void build_arp(struct pw *w, const struct k2_pkt_spec *s)
 {
-	pw_be16(w, 1);             /* Ethernet */
+	pw_be16(w, 1); /* Ethernet */
 	pw_be16(w, ETH_P_IPV4);
 	pw_u8(w, 6);
 	pw_u8(w, 4);
@@ -287,7 +287,7 @@ static void build_icmp(struct pw *w, const struct k2_pkt_spec *s, int family)
 	if (icmp_is_error(family, s->icmp_type)) {
 		build_quote(w, s, family);
 	} else if (family == 6 && (s->icmp_type == 135 || s->icmp_type == 136)) {
-		/* Neighbour solicitation/advertisement: target, then a link-layer address option. */
+		/* Neighbour solicitation/advertisement: target, then a link-layer address. */
 		pw_put(w, s->quote.addr6, 16);
 		pw_u8(w, s->icmp_type == 135 ? 1 : 2);
 		pw_u8(w, 1);
@@ -297,7 +297,7 @@ static void build_icmp(struct pw *w, const struct k2_pkt_spec *s, int family)
 
 static const char *const dns_names[][3] = {
 	{ "www", "example", "com" }, { "api", "example", "net" }, { "ns1", "k2", "org" },
-	{ "mail", "test", "io" },    { "cdn", "a", "de" },        { "time", "pool", "ntp" },
+	{ "mail", "test", "io" },    { "cdn", "a", "de" },	  { "time", "pool", "ntp" },
 };
 static const uint16_t dns_qtypes[] = { 1, 28, 5, 15, 16, 33, 65, 255 };
 
@@ -330,7 +330,7 @@ static size_t fill_dns(uint8_t *p, size_t n, struct k2_rng *r)
 	q[len++] = qtype >> 8;
 	q[len++] = qtype & 0xff;
 	q[len++] = 0;
-	q[len++] = 1;     /* class IN */
+	q[len++] = 1; /* class IN */
 	if (len > n)
 		len = n;
 	memcpy(p, q, len);
@@ -446,20 +446,21 @@ static void fixup(struct pw *w, const struct k2_pkt_spec *s, struct k2_pkt_info 
 	if (in->l4_off != K2_PKT_NOFF) {
 		switch (in->l4_proto) {
 		case IPPROTO_TCP:
-			store_csum(l4 + 16, k2_csum_add(l4, l4_len, pseudo_sum(s, IPPROTO_TCP, l4_len)),
-				   0);
+			store_csum(l4 + 16,
+				   k2_csum_add(l4, l4_len, pseudo_sum(s, IPPROTO_TCP, l4_len)), 0);
 			break;
 		case IPPROTO_UDP:
 			put_be16(l4 + 4, (uint16_t)(l4_len + s->udp_len_delta));
-			store_csum(l4 + 6, k2_csum_add(l4, l4_len, pseudo_sum(s, IPPROTO_UDP, l4_len)),
-				   1);
+			store_csum(l4 + 6,
+				   k2_csum_add(l4, l4_len, pseudo_sum(s, IPPROTO_UDP, l4_len)), 1);
 			break;
 		case IPPROTO_ICMP:
 			store_csum(l4 + 2, k2_csum_add(l4, l4_len, 0), 0);
 			break;
 		case IPPROTO_ICMPV6:
 			store_csum(l4 + 2,
-				   k2_csum_add(l4, l4_len, pseudo_sum(s, IPPROTO_ICMPV6, l4_len)), 0);
+				   k2_csum_add(l4, l4_len, pseudo_sum(s, IPPROTO_ICMPV6, l4_len)),
+				   0);
 			break;
 		}
 	}
@@ -499,7 +500,7 @@ static void build_l4(struct pw *w, const struct k2_pkt_spec *s, struct k2_pkt_in
 	int later_frag = s->frag_offset && (family == 4 || spec_has_frag_ext(s));
 
 	if (later_frag || !in->l4_proto)
-		return;  /* a later fragment carries the middle of the datagram, no L4 header */
+		return; /* a later fragment carries the middle of the datagram, no L4 header */
 	if (in->l4_proto != IPPROTO_TCP && in->l4_proto != IPPROTO_UDP &&
 	    in->l4_proto != IPPROTO_ICMP && in->l4_proto != IPPROTO_ICMPV6)
 		return;
@@ -523,7 +524,8 @@ int k2_pkt_build(const struct k2_pkt_spec *s, void *buf, size_t cap, struct k2_p
 {
 	const struct pkt_shape_desc *d;
 	struct pw w = { .p = buf, .cap = cap > 0xffff ? 0xffff : cap };
-	struct k2_pkt_info in = { .l3_off = K2_PKT_NOFF, .l4_off = K2_PKT_NOFF,
+	struct k2_pkt_info in = { .l3_off = K2_PKT_NOFF,
+				  .l4_off = K2_PKT_NOFF,
 				  .payload_off = K2_PKT_NOFF };
 
 	if (!s || !buf || !spec_valid(s))

@@ -50,8 +50,9 @@ static int odd_ttl(struct k2_rng *r, const struct pkt_cfg *c, struct k2_pkt_spec
 
 static int odd_addr(struct k2_rng *r, const struct pkt_cfg *c, struct k2_pkt_spec *s)
 {
-	static const uint8_t v4[][4] = { { 0, 0, 0, 0 },   { 255, 255, 255, 255 }, { 127, 0, 0, 1 },
-					 { 224, 0, 0, 1 }, { 169, 254, 1, 1 },     { 10, 255, 255, 255 } };
+	static const uint8_t v4[][4] = { { 0, 0, 0, 0 },     { 255, 255, 255, 255 },
+					 { 127, 0, 0, 1 },   { 224, 0, 0, 1 },
+					 { 169, 254, 1, 1 }, { 10, 255, 255, 255 } };
 	static const uint8_t v6[][16] = {
 		{ 0 },
 		{ [15] = 1 },
@@ -204,12 +205,18 @@ static const struct {
 	uint32_t flag;
 	uint8_t weight;
 } odd_table[] = {
-	{ odd_ports, K2_PKTF_BOUNDARY, 4 },     { odd_ttl, K2_PKTF_BOUNDARY, 3 },
-	{ odd_addr, K2_PKTF_BOUNDARY, 3 },      { odd_mac, K2_PKTF_BOUNDARY, 2 },
-	{ odd_vlan, K2_PKTF_BOUNDARY, 2 },      { odd_tos, K2_PKTF_BOUNDARY, 1 },
-	{ odd_tcp_flags, K2_PKTF_BOUNDARY, 3 }, { odd_icmp, K2_PKTF_BOUNDARY, 2 },
-	{ odd_arp, K2_PKTF_BOUNDARY, 2 },       { odd_fragment, 0, 3 },
-	{ odd_ip_len, 0, 3 },                   { odd_hdr_len, 0, 3 },
+	{ odd_ports, K2_PKTF_BOUNDARY, 4 },
+	{ odd_ttl, K2_PKTF_BOUNDARY, 3 },
+	{ odd_addr, K2_PKTF_BOUNDARY, 3 },
+	{ odd_mac, K2_PKTF_BOUNDARY, 2 },
+	{ odd_vlan, K2_PKTF_BOUNDARY, 2 },
+	{ odd_tos, K2_PKTF_BOUNDARY, 1 },
+	{ odd_tcp_flags, K2_PKTF_BOUNDARY, 3 },
+	{ odd_icmp, K2_PKTF_BOUNDARY, 2 },
+	{ odd_arp, K2_PKTF_BOUNDARY, 2 },
+	{ odd_fragment, 0, 3 },
+	{ odd_ip_len, 0, 3 },
+	{ odd_hdr_len, 0, 3 },
 };
 
 #define N_ODD (sizeof(odd_table) / sizeof(odd_table[0]))

@@ -68,8 +68,7 @@ static uint32_t rand_ip4(struct k2_rng *r)
 	case 2:
 		return ip4(172, 16 | ((x >> 4) & 0xf), x >> 8, x >> 16);
 	default: /* public unicast: 1.0.0.0 to 223.255.255.255, skipping 127/8 */
-		return ip4(1 + (x % 222 >= 126 ? x % 222 + 1 : x % 222), x >> 8, x >> 16,
-			   x >> 24);
+		return ip4(1 + (x % 222 >= 126 ? x % 222 + 1 : x % 222), x >> 8, x >> 16, x >> 24);
 	}
 }
 
@@ -98,10 +97,11 @@ static uint16_t rand_ephemeral(struct k2_rng *r)
 
 static uint16_t rand_service(struct k2_rng *r, uint8_t proto)
 {
-	static const uint16_t tcp[] = { 22, 25, 80, 179, 443, 443, 443, 3306, 5432, 6379,
-					8080, 8443, 9092, 11211 };
-	static const uint16_t udp[] = { 53, 53, 53, 67, 123, 161, 443, 514, 1812, 4789,
-					5353, 51820 };
+	static const uint16_t tcp[] = { 22,   25,   80,	  179,	443,  443,  443,
+					3306, 5432, 6379, 8080, 8443, 9092, 11211 };
+	static const uint16_t udp[] = {
+		53, 53, 53, 67, 123, 161, 443, 514, 1812, 4789, 5353, 51820
+	};
 
 	return proto == IPPROTO_UDP ? PICK(r, udp) : PICK(r, tcp);
 }
@@ -222,8 +222,8 @@ static int use_target(struct k2_rng *r, const struct pkt_cfg *c, uint32_t n)
 
 static void draw_l2(struct k2_rng *r, const struct pkt_cfg *c, struct k2_pkt_spec *s)
 {
-	static const uint16_t l2_types[] = { 0x88cc, 0x8847, 0x8864, 0x88e5, 0x88f7, 0x9000,
-					     0x0026, 0x05dc, 0x8035, 0x88b5 };
+	static const uint16_t l2_types[] = { 0x88cc, 0x8847, 0x8864, 0x88e5, 0x88f7,
+					     0x9000, 0x0026, 0x05dc, 0x8035, 0x88b5 };
 
 	rand_mac(r, s->src_mac);
 	rand_mac(r, s->dst_mac);
@@ -244,7 +244,8 @@ static void draw_l2(struct k2_rng *r, const struct pkt_cfg *c, struct k2_pkt_spe
 			vid = c->t.vlan_ids[k2_rng_below(r, c->t.n_vlan_ids)] & 0xfff;
 			s->flags |= K2_PKTF_TARGET;
 		}
-		s->vlan_tci[i] = (uint16_t)((k2_rng_below(r, 4) ? 0 : k2_rng_below(r, 8)) << 13) | vid;
+		s->vlan_tci[i] =
+			(uint16_t)((k2_rng_below(r, 4) ? 0 : k2_rng_below(r, 8)) << 13) | vid;
 	}
 }
 
@@ -329,10 +330,13 @@ static void draw_icmp(struct k2_rng *r, struct k2_pkt_spec *s, int family)
 
 static void draw_l4(struct k2_rng *r, const struct pkt_cfg *c, struct k2_pkt_spec *s)
 {
-	static const uint8_t other4[] = { IPPROTO_GRE, IPPROTO_ESP, IPPROTO_AH, IPPROTO_IPIP,
-					  IPPROTO_IPV6, IPPROTO_SCTP, 89, 112, IPPROTO_PIM, 2 };
-	static const uint8_t other6[] = { IPPROTO_GRE, IPPROTO_ESP, IPPROTO_AH, IPPROTO_IPIP,
-					  IPPROTO_IPV6, IPPROTO_SCTP, 89, 112, IPPROTO_NONE };
+	static const uint8_t other4[] = {
+		IPPROTO_GRE,  IPPROTO_ESP, IPPROTO_AH, IPPROTO_IPIP, IPPROTO_IPV6,
+		IPPROTO_SCTP, 89,	   112,	       IPPROTO_PIM,  2
+	};
+	static const uint8_t other6[] = { IPPROTO_GRE,	IPPROTO_ESP,  IPPROTO_AH,
+					  IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_SCTP,
+					  89,		112,	      IPPROTO_NONE };
 	const struct pkt_shape_desc *d = &k2_pkt_shape_desc[s->shape];
 
 	s->payload = K2_PAYLOAD_RANDOM;

@@ -1,4 +1,4 @@
-/* bpf/vm_case.c: semantics cases (.k2t): parsing a case file and checking the interpreter against it. */
+/* bpf/vm_case.c: semantics cases (.k2t): parsing a case and checking the interpreter. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,22 +9,36 @@
 
 #define MAX_BYTES 4096
 
-static const struct { const char *name; uint32_t type; } prog_types[] = {
-	{ "xdp", BPF_PROG_TYPE_XDP }, { "socket", BPF_PROG_TYPE_SOCKET_FILTER },
-	{ "tc", BPF_PROG_TYPE_SCHED_CLS }, { "kprobe", BPF_PROG_TYPE_KPROBE },
+static const struct {
+	const char *name;
+	uint32_t type;
+} prog_types[] = {
+	{ "xdp", BPF_PROG_TYPE_XDP },
+	{ "socket", BPF_PROG_TYPE_SOCKET_FILTER },
+	{ "tc", BPF_PROG_TYPE_SCHED_CLS },
+	{ "kprobe", BPF_PROG_TYPE_KPROBE },
 	{ "tracepoint", BPF_PROG_TYPE_TRACEPOINT },
 	{ "raw_tracepoint", BPF_PROG_TYPE_RAW_TRACEPOINT },
 };
 
-static const struct { const char *name; uint32_t type; } map_types[] = {
-	{ "hash", BPF_MAP_TYPE_HASH }, { "array", BPF_MAP_TYPE_ARRAY },
+static const struct {
+	const char *name;
+	uint32_t type;
+} map_types[] = {
+	{ "hash", BPF_MAP_TYPE_HASH },
+	{ "array", BPF_MAP_TYPE_ARRAY },
 	{ "prog_array", BPF_MAP_TYPE_PROG_ARRAY },
 	{ "perf_event_array", BPF_MAP_TYPE_PERF_EVENT_ARRAY },
-	{ "percpu_hash", BPF_MAP_TYPE_PERCPU_HASH }, { "percpu_array", BPF_MAP_TYPE_PERCPU_ARRAY },
-	{ "lru_hash", BPF_MAP_TYPE_LRU_HASH }, { "lru_percpu_hash", BPF_MAP_TYPE_LRU_PERCPU_HASH },
-	{ "lpm_trie", BPF_MAP_TYPE_LPM_TRIE }, { "array_of_maps", BPF_MAP_TYPE_ARRAY_OF_MAPS },
-	{ "devmap", BPF_MAP_TYPE_DEVMAP }, { "cpumap", BPF_MAP_TYPE_CPUMAP },
-	{ "xskmap", BPF_MAP_TYPE_XSKMAP }, { "devmap_hash", BPF_MAP_TYPE_DEVMAP_HASH },
+	{ "percpu_hash", BPF_MAP_TYPE_PERCPU_HASH },
+	{ "percpu_array", BPF_MAP_TYPE_PERCPU_ARRAY },
+	{ "lru_hash", BPF_MAP_TYPE_LRU_HASH },
+	{ "lru_percpu_hash", BPF_MAP_TYPE_LRU_PERCPU_HASH },
+	{ "lpm_trie", BPF_MAP_TYPE_LPM_TRIE },
+	{ "array_of_maps", BPF_MAP_TYPE_ARRAY_OF_MAPS },
+	{ "devmap", BPF_MAP_TYPE_DEVMAP },
+	{ "cpumap", BPF_MAP_TYPE_CPUMAP },
+	{ "xskmap", BPF_MAP_TYPE_XSKMAP },
+	{ "devmap_hash", BPF_MAP_TYPE_DEVMAP_HASH },
 	{ "ringbuf", BPF_MAP_TYPE_RINGBUF },
 };
 
@@ -37,7 +51,12 @@ struct parser {
 	size_t prog_len, prog_cap;
 	bool in_prog, have_prog;
 	/* initial entries, applied once the maps exist */
-	struct { uint32_t map; uint8_t *key, *val; uint32_t klen, vlen; uint32_t line; } init[64];
+	struct {
+		uint32_t map;
+		uint8_t *key, *val;
+		uint32_t klen, vlen;
+		uint32_t line;
+	} init[64];
 	uint32_t n_init;
 };
 
@@ -60,16 +79,21 @@ static bool parse_num(const char *s, uint64_t *v)
 	if (*end)
 		return false;
 	if (neg)
-		*v = (uint64_t)-(int64_t)*v;
+		*v = (uint64_t) - (int64_t)*v;
 	return true;
 }
 
 /* Appends the bytes of one token ("0a0b", "u32:5", "be16:0x800", "zero:14", "ip:10.0.0.1"). */
 static int token_bytes(struct parser *p, const char *tok, uint8_t *out, uint32_t *n)
 {
-	static const struct { const char *pfx; int size; bool be; } kinds[] = {
-		{ "u8:", 1, false }, { "u16:", 2, false }, { "u32:", 4, false }, { "u64:", 8, false },
-		{ "be16:", 2, true }, { "be32:", 4, true }, { "be64:", 8, true },
+	static const struct {
+		const char *pfx;
+		int size;
+		bool be;
+	} kinds[] = {
+		{ "u8:", 1, false },  { "u16:", 2, false }, { "u32:", 4, false },
+		{ "u64:", 8, false }, { "be16:", 2, true }, { "be32:", 4, true },
+		{ "be64:", 8, true },
 	};
 	uint64_t v;
 
@@ -222,7 +246,8 @@ static int dir_init(struct parser *p, char **tok, int nt)
 	p->init[p->n_init].line = p->line;
 	if ((err = bytes_of(p, tok, 2, eq, &p->init[p->n_init].key, &p->init[p->n_init].klen)))
 		return err;
-	if ((err = bytes_of(p, tok, eq + 1, nt, &p->init[p->n_init].val, &p->init[p->n_init].vlen))) {
+	if ((err = bytes_of(p, tok, eq + 1, nt, &p->init[p->n_init].val,
+			    &p->init[p->n_init].vlen))) {
 		free(p->init[p->n_init].key);
 		return err;
 	}
@@ -270,7 +295,8 @@ static int exp_map(struct parser *p, char **tok, int nt)
 	uint32_t map = 0;
 
 	if (nt < 4 || (!absent && eq < 4))
-		return perr(p, "%s", "expect map MAP KEY... = VALUE...  |  expect map MAP KEY... absent");
+		return perr(p, "%s",
+			    "expect map MAP KEY... = VALUE...  |  expect map MAP KEY... absent");
 	if ((err = find_map(p, tok[2], &map)))
 		return err;
 	x = new_exp(p, absent ? K2_EXP_MAP_ABSENT : K2_EXP_MAP);
@@ -331,8 +357,8 @@ static int dir_expect(struct parser *p, char **tok, int nt)
 		uint32_t n;
 
 		/* expect ctx @OFF = u32:V */
-		if (nt < 5 || tok[2][0] != '@' || strcmp(tok[3], "=") || !(x = new_exp(p, K2_EXP_CTX32)) ||
-		    !parse_num(tok[2] + 1, &x->val))
+		if (nt < 5 || tok[2][0] != '@' || strcmp(tok[3], "=") ||
+		    !(x = new_exp(p, K2_EXP_CTX32)) || !parse_num(tok[2] + 1, &x->val))
 			return perr(p, "%s", "expect ctx @OFFSET = BYTES (4 bytes)");
 		if ((err = bytes_of(p, tok, 4, nt, &b, &n)))
 			return err;
@@ -348,8 +374,7 @@ static int dir_expect(struct parser *p, char **tok, int nt)
 	return perr(p, "unknown expectation '%s'", tok[1]);
 }
 
-static int dir_data(struct parser *p, char **tok, int nt, uint8_t *dst, uint32_t *len,
-		    uint32_t cap)
+static int dir_data(struct parser *p, char **tok, int nt, uint8_t *dst, uint32_t *len, uint32_t cap)
 {
 	uint8_t *b;
 	uint32_t n, at = *len;
@@ -440,7 +465,8 @@ static int directive(struct parser *p, char *line)
 		for (int i = 3; i < nt; i++) {
 			size_t l = strlen(p->c->kernel_skip);
 
-			snprintf(p->c->kernel_skip + l, sizeof(p->c->kernel_skip) - l, " %s", tok[i]);
+			snprintf(p->c->kernel_skip + l, sizeof(p->c->kernel_skip) - l, " %s",
+				 tok[i]);
 		}
 		return 0;
 	}
@@ -498,7 +524,8 @@ static int finish(struct parser *p)
 			vs *= c->ncpus;
 		p->line = p->init[i].line;
 		if (p->init[i].klen != m->key_size || p->init[i].vlen != vs)
-			return perr(p, "init %s: key or value size does not match the map", m->name);
+			return perr(p, "init %s: key or value size does not match the map",
+				    m->name);
 		err = k2_mapstate_update(c->ms, p->init[i].map, p->init[i].key, p->init[i].val,
 					 BPF_ANY);
 		if (err)
@@ -700,7 +727,8 @@ static int check_one(const struct k2_case *c, const struct k2_vm *vm, const stru
 		if (v32 == x->val2)
 			return 0;
 		return k2_err_set(e, -EDOM, "%s:%u: ctx @%llu: expected %#llx, got %#x", c->name,
-				  x->line, (unsigned long long)x->val, (unsigned long long)x->val2, v32);
+				  x->line, (unsigned long long)x->val, (unsigned long long)x->val2,
+				  v32);
 	case K2_EXP_TAIL_CALL:
 		if (r->tail_call && r->tail_index == x->val)
 			return 0;

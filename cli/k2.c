@@ -15,6 +15,7 @@ static const struct k2_command commands[] = {
 	{ "fuzz-semantics", k2_cmd_fuzz_semantics,
 	  "random programs through the kernel and the interpreter, compared" },
 	{ "run", k2_cmd_run, "run a program on one packet in the interpreter" },
+	{ "pktgen", k2_cmd_pktgen, "write generated test packets to a pcap file" },
 	{ NULL, NULL, NULL },
 };
 

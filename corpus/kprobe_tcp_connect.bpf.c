@@ -1,4 +1,4 @@
-/* corpus/kprobe_tcp_connect.bpf.c: kprobe on tcp_v4_connect: outgoing connections to a ring buffer. */
+/* corpus/kprobe_tcp_connect.bpf.c: kprobe on tcp_v4_connect: connections to a ring buffer. */
 #define __TARGET_ARCH_x86
 #include <linux/bpf.h>
 #include <linux/ptrace.h>

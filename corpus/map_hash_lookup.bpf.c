@@ -1,4 +1,4 @@
-/* corpus/map_hash_lookup.bpf.c: map-access benchmark: hash lookup of an action per source address. */
+/* corpus/map_hash_lookup.bpf.c: map benchmark: hash lookup of an action per source address. */
 #include "pkt.h"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,4 +1,4 @@
-/* corpus/tp_syscall_count.bpf.c: tracepoint raw_syscalls/sys_enter: syscalls per process and per id. */
+/* corpus/tp_syscall_count.bpf.c: raw_syscalls/sys_enter: syscalls per process and per number. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 

@@ -1,4 +1,4 @@
-/* corpus/xdp_bounce.bpf.c: XDP reflector: swaps MACs and bounces the frame out (XDP_TX); UDP echo. */
+/* corpus/xdp_bounce.bpf.c: XDP reflector: swaps MACs and bounces frames (XDP_TX); UDP echo. */
 #include "pkt.h"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,4 +1,4 @@
-/* corpus/xdp_gtsm.bpf.c: XDP GTSM (RFC 5082): BGP from a directly connected peer must have TTL 255. */
+/* corpus/xdp_gtsm.bpf.c: XDP GTSM (RFC 5082): BGP from a direct peer must arrive with TTL 255. */
 #include "pkt.h"
 
 char LICENSE[] SEC("license") = "GPL";

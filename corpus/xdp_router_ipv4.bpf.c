@@ -1,4 +1,4 @@
-/* corpus/xdp_router_ipv4.bpf.c: XDP IPv4 forwarding: LPM route lookup, MAC rewrite, TTL decrement. */
+/* corpus/xdp_router_ipv4.bpf.c: XDP IPv4 forwarding: LPM route, MAC rewrite, TTL decrement. */
 #include "pkt.h"
 #include "csum.h"
 

@@ -1,4 +1,4 @@
-/* corpus/xdp_tcp_flags.bpf.c: XDP drop of TCP segments with impossible flag combinations (scans). */
+/* corpus/xdp_tcp_flags.bpf.c: XDP drop of TCP segments with impossible flag combinations. */
 #include "pkt.h"
 
 char LICENSE[] SEC("license") = "GPL";

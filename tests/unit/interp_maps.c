@@ -1,10 +1,11 @@
-/* tests/unit/interp_maps.c: map contents (k2_mapstate) and a run's changes to them (overlay, commit). */
+/* tests/unit/interp_maps.c: map contents (k2_mapstate) and a run's changes (overlay). */
 #include "tests/unit/interp_util.h"
 
 static struct k2_map map_def(uint32_t type, uint32_t ks, uint32_t vs, uint32_t max)
 {
-	struct k2_map m = { .type = type, .key_size = ks, .value_size = vs, .max_entries = max,
-			    .inner = -1 };
+	struct k2_map m = {
+		.type = type, .key_size = ks, .value_size = vs, .max_entries = max, .inner = -1
+	};
 
 	snprintf(m.name, sizeof(m.name), "m%u", type);
 	return m;
@@ -80,8 +81,10 @@ Test(interp_maps, lpm_longest_prefix)
 {
 	struct k2_map m = map_def(BPF_MAP_TYPE_LPM_TRIE, 8, 4, 8);
 	struct k2_mapstate *ms;
-	struct { uint32_t plen; uint8_t a[4]; } k8 = { 8, { 10, 0, 0, 0 } }, k16 = { 16, { 10, 1, 0, 0 } },
-		k33 = { 33, { 0 } };
+	struct {
+		uint32_t plen;
+		uint8_t a[4];
+	} k8 = { 8, { 10, 0, 0, 0 } }, k16 = { 16, { 10, 1, 0, 0 } }, k33 = { 33, { 0 } };
 	uint32_t v = 1;
 
 	m.flags = BPF_F_NO_PREALLOC;
@@ -97,12 +100,11 @@ Test(interp_maps, lpm_longest_prefix)
 	k2_mapstate_free(ms);
 }
 
-static const char *counter_prog =
-	"r1 = 1\n*(u32 *)(r10 - 4) = r1\n"
-	"r1 = map[idx:0] ll\nr2 = r10\nr2 += -4\ncall 1\n"
-	"if r0 == 0 goto out\n"
-	"r1 = *(u64 *)(r0 + 0)\nr1 += 1\n*(u64 *)(r0 + 0) = r1\n"
-	"out:\nr0 = 2\nexit\n";
+static const char *counter_prog = "r1 = 1\n*(u32 *)(r10 - 4) = r1\n"
+				  "r1 = map[idx:0] ll\nr2 = r10\nr2 += -4\ncall 1\n"
+				  "if r0 == 0 goto out\n"
+				  "r1 = *(u64 *)(r0 + 0)\nr1 += 1\n*(u64 *)(r0 + 0) = r1\n"
+				  "out:\nr0 = 2\nexit\n";
 
 Test(interp_maps, run_changes_are_an_overlay_until_commit)
 {
@@ -197,4 +199,29 @@ Test(interp_maps, unknown_map_type_is_refused)
 
 	cr_expect_eq(k2_mapstate_new(&m, 1, 1, &ms, &e), -EOPNOTSUPP);
 	cr_expect(strstr(e.msg, "not modelled") != NULL, "%s", e.msg);
+}
+
+Test(interp_maps, failed_set_insns_leaves_a_vm_that_runs_nothing)
+{
+	struct k2_prog p = prog_of(BPF_PROG_TYPE_XDP, "r0 = 2\nexit\n", NULL, 0);
+	struct k2_vm *vm = vm_of(&p);
+	struct k2_input *in = calloc(1, sizeof(*in));
+	struct k2_result r;
+	struct k2_err e = { 0 };
+	uint32_t n;
+	struct bpf_insn *bad = insns_of("r1 = map[idx:3] ll\nr0 = 0\nexit\n", &n);
+
+	in->pkt_len = 14;
+	cr_expect_neq(k2_vm_set_insns(vm, bad, n, &e), 0);
+	cr_expect(strstr(e.msg, "insn 0") != NULL, "%s", e.msg);
+	k2_vm_run(vm, in, &r);
+	cr_expect_eq(r.status, K2_RUN_EINSN);
+	cr_assert_eq(k2_vm_set_insns(vm, p.insns, p.n_insns, &e), 0, "%s", e.msg);
+	k2_vm_run(vm, in, &r);
+	cr_expect_eq(r.status, K2_RUN_OK);
+	cr_expect_eq(r.r0, 2);
+	free(bad);
+	k2_vm_free(vm);
+	free(in);
+	free(p.insns);
 }

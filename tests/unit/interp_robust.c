@@ -1,4 +1,4 @@
-/* tests/unit/interp_robust.c: random programs and inputs never crash the interpreter (run under ASan too). */
+/* tests/unit/interp_robust.c: random programs and inputs never crash the interpreter. */
 #include "tests/unit/interp_util.h"
 
 static const uint32_t types[] = { BPF_PROG_TYPE_XDP, BPF_PROG_TYPE_SCHED_CLS,
@@ -28,10 +28,18 @@ static int random_insn(struct k2_rng *r, struct bpf_insn *out, uint32_t room, ui
 Test(interp_robust, random_programs)
 {
 	struct k2_map maps[2] = {
-		{ .name = "a", .type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 16,
-		  .max_entries = 4, .inner = -1 },
-		{ .name = "h", .type = BPF_MAP_TYPE_HASH, .key_size = 4, .value_size = 8,
-		  .max_entries = 4, .inner = -1 },
+		{ .name = "a",
+		  .type = BPF_MAP_TYPE_ARRAY,
+		  .key_size = 4,
+		  .value_size = 16,
+		  .max_entries = 4,
+		  .inner = -1 },
+		{ .name = "h",
+		  .type = BPF_MAP_TYPE_HASH,
+		  .key_size = 4,
+		  .value_size = 8,
+		  .max_entries = 4,
+		  .inner = -1 },
 	};
 	struct k2_mapstate *ms;
 	struct k2_input *in = calloc(1, sizeof(*in));
@@ -43,8 +51,9 @@ Test(interp_robust, random_programs)
 	cr_assert_eq(k2_mapstate_new(maps, 2, 1, &ms, NULL), 0);
 	in->maps = ms;
 	for (int iter = 0; iter < 3000; iter++) {
-		struct k2_prog p = { .type = types[iter % 4], .insns = insns, .maps = maps,
-				     .n_maps = 2 };
+		struct k2_prog p = {
+			.type = types[iter % 4], .insns = insns, .maps = maps, .n_maps = 2
+		};
 		struct k2_vm_opts o = { .sz = sizeof(o), .max_steps = 10000 };
 		struct k2_vm *vm;
 		struct k2_result res;

@@ -1,4 +1,4 @@
-/* tests/unit/pkt_verify.h: an independent parser that checks generated packets against their info. */
+/* tests/unit/pkt_verify.h: an independent parser checking generated packets against their info. */
 #ifndef TESTS_PKT_VERIFY_H
 #define TESTS_PKT_VERIFY_H
 
@@ -16,7 +16,7 @@
 
 struct pv {
 	const uint8_t *p;
-	uint32_t len;     /* bytes up to the padding */
+	uint32_t len; /* bytes up to the padding */
 	char why[256];
 };
 
@@ -119,8 +119,9 @@ static inline int pv_ipv4(struct pv *v, const struct k2_pkt_info *in, uint32_t o
 	if (v->len < off + 20 || ip[0] >> 4 != 4)
 		return pv_fail(v, "ipv4 header");
 	/* With a lying ihl the real header ends where L4 (or the payload) starts. */
-	hlen = in->l4_off != K2_PKT_NOFF ? in->l4_off - off
-	       : in->payload_off != K2_PKT_NOFF ? in->payload_off - off : v->len - off;
+	hlen = in->l4_off != K2_PKT_NOFF	? in->l4_off - off
+	       : in->payload_off != K2_PKT_NOFF ? in->payload_off - off
+						: v->len - off;
 	if (!bad_len && (ip[0] & 0xf) * 4u != hlen)
 		return pv_fail(v, "ihl %u, header %u bytes", ip[0] & 0xf, hlen);
 	if (!pv_csum_ok(ip, hlen, 0))
@@ -231,8 +232,8 @@ static inline int pkt_verify(struct pv *v, const uint8_t *p, uint32_t len,
 			return pv_fail(v, "ethertype 0x%x, info 0x%x", type, in->ethertype);
 	} else {
 		type = in->shape == K2_PKT_ARP || in->shape == K2_PKT_L2_OTHER ? 0
-		       : (p[0] >> 4) == 6                                     ? 0x86dd
-									      : 0x0800;
+		       : (p[0] >> 4) == 6				       ? 0x86dd
+									       : 0x0800;
 	}
 	if (in->shape == K2_PKT_L2_OTHER)
 		return in->l3_off == K2_PKT_NOFF ? 1 : pv_fail(v, "l2_other with an l3 offset");

@@ -1,4 +1,4 @@
-/* tests/unit/pktgen_build.c: k2_pkt_build: exact bytes, lengths and checksums of described packets. */
+/* tests/unit/pktgen_build.c: k2_pkt_build: exact bytes, lengths and checksums of given specs. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <netinet/in.h>
@@ -26,19 +26,21 @@ Test(pktgen_build, rfc1071_example)
 	const uint8_t b[] = { 0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7 };
 
 	cr_expect_eq(k2_csum_add(b, sizeof(b), 0), 0xddf2);
-	cr_expect_eq(k2_csum_add(b, 3, 0), 0xf201);  /* odd length: last byte padded with 0 */
+	cr_expect_eq(k2_csum_add(b, 3, 0), 0xf201); /* odd length: last byte padded with 0 */
 }
 
 Test(pktgen_build, ipv4_udp_known_bytes)
 {
 	/* Checksums worked out independently (Python, struct) for this exact packet. */
+	/* clang-format off */
 	const uint8_t want[46] = {
-		0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00,
+		0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00,	/* Ethernet */
 		0x45, 0x00, 0x00, 0x20, 0x00, 0x01, 0x40, 0x00, 0x40, 0x11, 0x26, 0xca,
-		10, 0, 0, 1, 10, 0, 0, 2,
-		0x9c, 0x40, 0x00, 0x50, 0x00, 0x0c, 0x4f, 0x43,
-		0, 0, 0, 0,
+		10, 0, 0, 1, 10, 0, 0, 2,					/* IPv4 */
+		0x9c, 0x40, 0x00, 0x50, 0x00, 0x0c, 0x4f, 0x43,			/* UDP */
+		0, 0, 0, 0,							/* payload */
 	};
+	/* clang-format on */
 	struct k2_pkt_spec s;
 	struct k2_pkt_info in;
 

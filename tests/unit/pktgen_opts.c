@@ -1,4 +1,4 @@
-/* tests/unit/pktgen_opts.c: k2_pktgen options: target sets, sized-struct rules, errors, shape lists. */
+/* tests/unit/pktgen_opts.c: k2_pktgen options: targets, sized-struct rules, errors, shape lists. */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <stddef.h>
@@ -38,10 +38,18 @@ Test(pktgen_opts, dst4_targets_are_used_about_target_pct)
 Test(pktgen_opts, flows_give_exact_five_tuples)
 {
 	struct k2_pkt_flow flows[2] = {
-		{ .family = 4, .proto = 6, .sport = 40001, .dport = 22,
-		  .src4 = htonl(0x0a000005), .dst4 = htonl(0x0a000009) },
-		{ .family = 6, .proto = 17, .sport = 5353, .dport = 53,
-		  .src6 = { 0xfd, [15] = 5 }, .dst6 = { 0xfd, [15] = 9 } },
+		{ .family = 4,
+		  .proto = 6,
+		  .sport = 40001,
+		  .dport = 22,
+		  .src4 = htonl(0x0a000005),
+		  .dst4 = htonl(0x0a000009) },
+		{ .family = 6,
+		  .proto = 17,
+		  .sport = 5353,
+		  .dport = 53,
+		  .src6 = { 0xfd, [15] = 5 },
+		  .dst6 = { 0xfd, [15] = 9 } },
 	};
 	K2_PKTGEN_OPTS(o, .shapes = K2_PKT_SHAPES_WELL_FORMED, .flags = K2_PKTGEN_NO_ODD,
 		       .flows = flows, .n_flows = 2, .target_pct = 100);
@@ -56,7 +64,8 @@ Test(pktgen_opts, flows_give_exact_five_tuples)
 		cr_assert_gt(k2_pktgen(&r, &o, buf, CAP, &in), 0);
 		ip = buf + in.l3_off;
 		l4 = buf + in.l4_off;
-		cr_assert_neq(in.l4_off, K2_PKT_NOFF, "packet %d (%s)", i, k2_pkt_shape_name(in.shape));
+		cr_assert_neq(in.l4_off, K2_PKT_NOFF, "packet %d (%s)", i,
+			      k2_pkt_shape_name(in.shape));
 		if (in.shape == K2_PKT_IPV4_TCP) {
 			cr_expect_arr_eq(ip + 12, &flows[0].src4, 4);
 			cr_expect_arr_eq(ip + 16, &flows[0].dst4, 4);
@@ -113,7 +122,8 @@ Test(pktgen_opts, sized_struct_rules)
 		uint64_t newer_field;
 	} big = { .o = { .sz = sizeof(big) } };
 	struct k2_pktgen_opts old = { .sz = offsetof(struct k2_pktgen_opts, min_len),
-				      .shapes = K2_PKT_SHAPE(K2_PKT_ARP), .max_len = 20 };
+				      .shapes = K2_PKT_SHAPE(K2_PKT_ARP),
+				      .max_len = 20 };
 	struct k2_rng r;
 	struct k2_pkt_info in;
 	struct k2_err e;
@@ -140,17 +150,38 @@ Test(pktgen_opts, bad_options_are_explained)
 		int err;
 		const char *msg;
 	} cases[] = {
-		{ { .sz = sizeof(struct k2_pktgen_opts), .min_len = 300, .max_len = 200 }, CAP,
-		  -EINVAL, "length range" },
-		{ { .sz = sizeof(struct k2_pktgen_opts), .min_len = 100 }, 50, -EINVAL, "buffer 50" },
-		{ { .sz = sizeof(struct k2_pktgen_opts), .odd_pct = 101 }, CAP, -EINVAL, "over 100" },
-		{ { .sz = sizeof(struct k2_pktgen_opts), .flags = K2_PKTGEN_L3,
-		    .shapes = K2_PKT_SHAPE(K2_PKT_ARP) }, CAP, -EINVAL, "need Ethernet" },
-		{ { .sz = sizeof(struct k2_pktgen_opts), .n_dst4 = 3 }, CAP, -EINVAL, "dst4 is NULL" },
-		{ { .sz = sizeof(struct k2_pktgen_opts), .shapes = 1u << 20 }, CAP, -EINVAL,
+		{ { .sz = sizeof(struct k2_pktgen_opts), .min_len = 300, .max_len = 200 },
+		  CAP,
+		  -EINVAL,
+		  "length range" },
+		{ { .sz = sizeof(struct k2_pktgen_opts), .min_len = 100 },
+		  50,
+		  -EINVAL,
+		  "buffer 50" },
+		{ { .sz = sizeof(struct k2_pktgen_opts), .odd_pct = 101 },
+		  CAP,
+		  -EINVAL,
+		  "over 100" },
+		{ { .sz = sizeof(struct k2_pktgen_opts),
+		    .flags = K2_PKTGEN_L3,
+		    .shapes = K2_PKT_SHAPE(K2_PKT_ARP) },
+		  CAP,
+		  -EINVAL,
+		  "need Ethernet" },
+		{ { .sz = sizeof(struct k2_pktgen_opts), .n_dst4 = 3 },
+		  CAP,
+		  -EINVAL,
+		  "dst4 is NULL" },
+		{ { .sz = sizeof(struct k2_pktgen_opts), .shapes = 1u << 20 },
+		  CAP,
+		  -EINVAL,
 		  "unknown bits" },
-		{ { .sz = sizeof(struct k2_pktgen_opts), .shapes = K2_PKT_SHAPE(K2_PKT_IPV6_TCP),
-		    .max_len = 60 }, CAP, -ENOSPC, "no allowed shape fits" },
+		{ { .sz = sizeof(struct k2_pktgen_opts),
+		    .shapes = K2_PKT_SHAPE(K2_PKT_IPV6_TCP),
+		    .max_len = 60 },
+		  CAP,
+		  -ENOSPC,
+		  "no allowed shape fits" },
 	};
 	struct k2_rng r;
 

@@ -1,4 +1,4 @@
-/* tests/unit/pktgen_random.c: k2_pktgen: validity, coverage of shapes and odd values, determinism. */
+/* tests/unit/pktgen_random.c: k2_pktgen: validity, coverage of shapes and odd values, seeds. */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -46,14 +46,14 @@ static void count_values(struct tally *t, const uint8_t *p, const struct k2_pkt_
 	if (in->payload_off != K2_PKT_NOFF && in->l4_proto == 17 &&
 	    in->len - in->payload_off >= 12 && pv_be16(p + in->payload_off + 2) == 0x0100)
 		t->dns++;
-	if (in->payload_off != K2_PKT_NOFF && in->l4_proto == 6 &&
-	    in->len - in->payload_off >= 4 && !memcmp(p + in->payload_off, "GET ", 4))
+	if (in->payload_off != K2_PKT_NOFF && in->l4_proto == 6 && in->len - in->payload_off >= 4 &&
+	    !memcmp(p + in->payload_off, "GET ", 4))
 		t->http++;
 }
 
 /* Generates n packets, checks each with the independent parser and tallies them. */
-static void run(uint64_t seed, const struct k2_pktgen_opts *o, uint32_t lo, uint32_t hi,
-		int n, struct tally *t)
+static void run(uint64_t seed, const struct k2_pktgen_opts *o, uint32_t lo, uint32_t hi, int n,
+		struct tally *t)
 {
 	static uint8_t buf[CAP + 64];
 	struct k2_rng r;
@@ -87,7 +87,8 @@ Test(pktgen_random, default_mix_is_valid_and_covers_every_shape)
 
 	run(1, NULL, 14, 1514, N, &t);
 	for (int s = 0; s < K2_PKT__COUNT; s++)
-		cr_expect_gt(t.shape[s], N / 200, "%s: %u of %d", k2_pkt_shape_name(s), t.shape[s], N);
+		cr_expect_gt(t.shape[s], N / 200, "%s: %u of %d", k2_pkt_shape_name(s), t.shape[s],
+			     N);
 	/* TCP over IPv4 leads the default mix, as on real links. */
 	for (int s = 1; s < K2_PKT__COUNT; s++)
 		cr_expect_gt(t.shape[K2_PKT_IPV4_TCP], t.shape[s]);
@@ -102,10 +103,10 @@ Test(pktgen_random, default_mix_covers_flags_and_boundary_values)
 		uint32_t flag;
 		const char *name;
 	} flags[] = {
-		{ K2_PKTF_VLAN, "vlan" },       { K2_PKTF_IP_OPTIONS, "ip options" },
+		{ K2_PKTF_VLAN, "vlan" },	  { K2_PKTF_IP_OPTIONS, "ip options" },
 		{ K2_PKTF_IPV6_EXT, "ipv6 ext" }, { K2_PKTF_TCP_OPTIONS, "tcp options" },
 		{ K2_PKTF_FRAGMENT, "fragment" }, { K2_PKTF_BAD_LEN, "bad len" },
-		{ K2_PKTF_PADDED, "padded" },   { K2_PKTF_TRUNCATED, "truncated" },
+		{ K2_PKTF_PADDED, "padded" },	  { K2_PKTF_TRUNCATED, "truncated" },
 		{ K2_PKTF_BOUNDARY, "boundary" },
 	};
 	struct tally t;
@@ -143,8 +144,8 @@ Test(pktgen_random, well_formed_without_odd_values_is_all_consistent)
 Test(pktgen_random, no_flags_turn_features_off)
 {
 	K2_PKTGEN_OPTS(o, .flags = K2_PKTGEN_NO_VLAN | K2_PKTGEN_NO_IP_OPTIONS |
-				     K2_PKTGEN_NO_IPV6_EXT | K2_PKTGEN_NO_TCP_OPTIONS |
-				     K2_PKTGEN_NO_PADDING);
+				   K2_PKTGEN_NO_IPV6_EXT | K2_PKTGEN_NO_TCP_OPTIONS |
+				   K2_PKTGEN_NO_PADDING);
 	struct tally t;
 
 	run(4, &o, 14, 1514, N / 2, &t);
@@ -255,7 +256,7 @@ Test(pktgen_random, random_options_never_misbehave)
 			refused++;
 			continue;
 		}
-		if (len < 0)  /* possible only when every allowed shape is too long after retries */
+		if (len < 0) /* possible only when every allowed shape is too long after retries */
 			continue;
 		made++;
 		lo = o.min_len ? o.min_len : (o.flags & K2_PKTGEN_L3) ? 1 : 14;

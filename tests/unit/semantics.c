@@ -1,4 +1,4 @@
-/* tests/unit/semantics.c: runs every data-driven semantics case (tests/semantics, .k2t files) in the interpreter. */
+/* tests/unit/semantics.c: runs every semantics case (tests/semantics) in the interpreter. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <glob.h>
