@@ -131,7 +131,8 @@ bench: deps
 # ---- differential fuzzing: random programs in the kernel and the interpreter -----------------
 # `make fuzz-semantics N=100000 [SEED=1] [FUZZ_ARGS=...]`: progress every 10000 programs, a
 # summary (programs, runs, mismatches, verifier rejections) and, per mismatch, a reduced
-# program with its input in $(BUILD)/fuzz-semantics.md. Fails on any mismatch or rejection.
+# program with its input in $(BUILD)/fuzz-semantics.md. Fails on any mismatch or rejection
+# (the verifier's own internal errors are counted and reported, not failed on).
 N ?= 100000
 SEED ?= 1
 fuzz-semantics: deps

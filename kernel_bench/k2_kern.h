@@ -259,6 +259,8 @@ struct k2_fuzz_opts {
 struct k2_fuzz_stats {
 	uint64_t progs;          /* programs generated */
 	uint64_t rejected;       /* of them, rejected by the verifier (generator bugs) */
+	uint64_t verifier_bugs;  /* of those, the verifier's own internal errors ("verifier bug:
+				  * ...", EFAULT): Linux 6.18 has one the generator hits ~3 in 10^5 */
 	uint64_t runs;           /* inputs compared */
 	uint64_t skipped;        /* runs the interpreter could not finish for lack of room */
 	uint64_t mismatches;     /* runs with a difference */

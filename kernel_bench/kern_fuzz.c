@@ -158,6 +158,7 @@ static int one_prog(struct fuzz *f, uint64_t i, struct k2_err *e)
 		if (err == -EACCES || err == -EINVAL || err == -ENOSPC || err == -E2BIG ||
 		    err == -EFAULT) {
 			f->st->rejected++;
+			f->st->verifier_bugs += strstr(e->msg, "verifier bug") != NULL;
 			if (f->o.progress)
 				fprintf(f->o.progress, "rejected: program %llu: %s\n",
 					(unsigned long long)i, e->msg);
@@ -222,9 +223,10 @@ void k2_fuzz_stats_print(FILE *f, const struct k2_fuzz_stats *st)
 {
 	static const char *const kind[K2_DIFF__KINDS] = { "status", "r0", "packet", "ctx", "maps" };
 
-	fprintf(f, "fuzz-semantics: %llu programs (%llu rejected by the verifier), %llu runs, "
-		   "%llu mismatches in %llu programs",
+	fprintf(f, "fuzz-semantics: %llu programs (%llu rejected by the verifier, %llu of them "
+		   "by its internal errors), %llu runs, %llu mismatches in %llu programs",
 		(unsigned long long)st->progs, (unsigned long long)st->rejected,
+		(unsigned long long)st->verifier_bugs,
 		(unsigned long long)st->runs, (unsigned long long)st->mismatches,
 		(unsigned long long)st->mismatch_progs);
 	for (int b = 0; b < K2_DIFF__KINDS; b++)

@@ -197,13 +197,12 @@ Test(diff_semantics, every_case_holds_in_the_kernel, .timeout = 120)
 }
 
 /*
- * Beyond the written expectations: each runnable case's whole output (r0, packet, maps)
- * in the kernel and in the interpreter, compared. ctx_out is left out while entry K2 of
- * /work/coord/mismatches.md is open (see tests/kernel/diff_random.c).
+ * Beyond the written expectations: each runnable case's whole output (r0, packet, ctx_out,
+ * maps) in the kernel and in the interpreter, compared.
  */
 Test(diff_semantics, every_case_agrees_with_the_interpreter, .timeout = 120)
 {
-	struct k2_diff_opts dopts = { .sz = sizeof(dopts), .ignore = K2_DIFF_CTX };
+	struct k2_diff_opts dopts = { .sz = sizeof(dopts) };
 	struct dirent **ents;
 	int n, compared = 0, differ = 0;
 
