@@ -146,7 +146,7 @@ struct k2_kern_result {
 	uint32_t duration_ns; /* average per repetition */
 	uint32_t pkt_len;     /* bytes of data_out */
 	uint32_t meta_len;    /* XDP: metadata bytes at the start of pkt (ctx_out data) */
-	uint32_t ctx_len;     /* bytes of ctx_out */
+	uint32_t ctx_len;     /* bytes of ctx_out; 0 when the input has no ctx (no ctx_in) */
 	uint8_t pkt[K2_KERN_PKT_OUT]; /* data_out: XDP from data_meta; socket filter with the
 				       * link-layer bytes the kernel zeroes */
 	uint8_t ctx[K2_CTX_MAX];  /* ctx_out: xdp_md / __sk_buff as the kernel converted it back */

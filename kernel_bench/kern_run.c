@@ -92,8 +92,9 @@ static int run_xdp(const struct k2_kern_prog *kp, const struct k2_input *in,
 				  t->data_size_out);
 	res->meta_len = md_out.data;
 	res->pkt_len = t->data_size_out;
+	/* Without a ctx_in test_run has no ctx_out either; we pass one only to learn meta_len. */
 	memcpy(res->ctx, &md_out, sizeof(md_out));
-	res->ctx_len = sizeof(md_out);
+	res->ctx_len = in->ctx_len ? sizeof(md_out) : 0;
 	return 0;
 }
 
@@ -104,10 +105,12 @@ static int run_skb(const struct k2_kern_prog *kp, const struct k2_input *in,
 
 	skb_ctx(in, &skb);
 	memset(&skb_out, 0, sizeof(skb_out));
-	t->ctx_in = &skb;
-	t->ctx_size_in = sizeof(skb);
-	t->ctx_out = &skb_out;
-	t->ctx_size_out = sizeof(skb_out);
+	if (in->ctx_len) {
+		t->ctx_in = &skb;
+		t->ctx_size_in = sizeof(skb);
+		t->ctx_out = &skb_out;
+		t->ctx_size_out = sizeof(skb_out);
+	}
 	t->data_out = res->pkt;
 	t->data_size_out = sizeof(res->pkt);
 	if (bpf_prog_test_run_opts(kp->fd, t) < 0) {
@@ -124,7 +127,7 @@ static int run_skb(const struct k2_kern_prog *kp, const struct k2_input *in,
 	}
 	res->pkt_len = t->data_size_out;
 	memcpy(res->ctx, &skb_out, sizeof(skb_out));
-	res->ctx_len = sizeof(skb_out);
+	res->ctx_len = in->ctx_len ? sizeof(skb_out) : 0;
 	return 0;
 }
 
