@@ -131,6 +131,8 @@ bool gen_pkt(struct gen *g, struct gstate *st)
 	uint32_t t = g->o.prog_type;
 	int pkt;
 
+	if (st->in_func)
+		return false; /* no ctx, hence no packet, in a subprogram */
 	if (t == BPF_PROG_TYPE_SOCKET_FILTER || (t == BPF_PROG_TYPE_SCHED_CLS && gen_chance(g, 20)))
 		return pkt_ldabs(g, st);
 	pkt = gen_pick(g, st, G_PKT);
@@ -439,7 +441,7 @@ bool gen_call(struct gen *g, struct gstate *st)
 	bool ok, nondet = false;
 	uint64_t k = gen_below(g, 10);
 
-	if (st->in_loop)
+	if (st->in_loop || st->in_func)
 		return false;
 	/* Argument registers are about to be overwritten: nothing may be copied from them. */
 	for (int r = 1; r <= 5; r++)

@@ -258,7 +258,7 @@ bool gen_mem_access(struct gen *g, struct gstate *st, int base, int lo, int hi, 
 	uint8_t t = st->r[base].t;
 	int size = pick_size(g), boff = t == G_PKT ? 0 : st->r[base].off, pos, dst, src, si;
 
-	if (t != G_STACK && t != G_PKT && t != G_MAPVAL)
+	if (t != G_STACK && t != G_PKT && t != G_MAPVAL && t != G_PSTACK)
 		return false;
 	while (size > hi - lo && size > 1)
 		size >>= 1;
@@ -295,8 +295,12 @@ bool gen_stack(struct gen *g, struct gstate *st)
 {
 	int base = K2_REG_FP, lo = -64, hi = 0, p;
 
+	p = gen_pick(g, st, G_PSTACK);
+	if (p >= 0 && gen_chance(g, 50)) /* the caller's frame, through the argument */
+		return gen_mem_access(g, st, p, 0, PSTACK_LEN, true, true);
+
 	if (gen_chance(g, 10))
-		lo = -K2_STACK_SIZE;
+		lo = st->stack_min;
 	if (gen_chance(g, 20) && !st->in_loop) {
 		/* A stack pointer in another register: r = r10 - k. */
 		p = gen_pick_writable(g, st);
@@ -366,7 +370,7 @@ bool gen_ctx(struct gen *g, struct gstate *st)
 	int dst = pick_dst(g, st), base = CTX_REG;
 	int pkt = gen_pick(g, st, G_PKT), end = gen_pick(g, st, G_PKT_END);
 
-	if (dst < 0)
+	if (dst < 0 || st->in_func)
 		return false;
 	if (pkt >= 0 && end >= 0 && gen_chance(g, 25) && dst != pkt) {
 		/* data_end - data: the packet length as a scalar. */

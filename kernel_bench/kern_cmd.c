@@ -34,7 +34,7 @@ static const char usage_text[] =
 	"  --every P       a progress line every P programs (default 1000)\n"
 	"  --ignore KINDS  comma list of status,r0,packet,ctx,maps not to count\n"
 	"  --mix C=W,...   generator weights of classes alu64 alu32 mov end branch exit stack\n"
-	"                  pkt ctx map atomic call loop (unnamed ones keep their default)\n"
+	"                  pkt ctx map atomic call loop func (unnamed ones keep their default)\n"
 	"  --no-helper IDS comma list of helper ids (< 128) the programs must not call\n"
 	"  --quiet         only the summary line\n";
 
@@ -98,7 +98,7 @@ static int parse_mix(const char *s, uint32_t *mix)
 {
 	static const char *const names[K2_GEN__COUNT] = {
 		"alu64", "alu32", "mov", "end", "branch", "exit", "stack",
-		"pkt", "ctx", "map", "atomic", "call", "loop",
+		"pkt", "ctx", "map", "atomic", "call", "loop", "func",
 	};
 	struct k2_gen_opts def = { .sz = sizeof(def) };
 

@@ -37,7 +37,8 @@ static int verify(uint32_t type, enum k2_isa isa, uint32_t len, int n, uint64_t 
 		if (k2_kern_prog_load(&gp->prog, km, &lo, &kp, &e)) {
 			size_t l = strlen(log);
 
-			rejected++;
+			/* Linux 6.18's own internal error ("verifier bug: stack slot ..."), rare. */
+			rejected += strstr(e.msg, "verifier bug") == NULL;
 			fprintf(stderr, "type %u isa v%d seed %llu: %s\n%s\n", type, isa,
 				(unsigned long long)(seed0 + (uint64_t)i), e.msg,
 				l > 1500 ? log + l - 1500 : log);
