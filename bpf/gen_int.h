@@ -55,7 +55,7 @@ struct gen {
 	uint32_t n_maps;
 	uint32_t weights[K2_GEN__COUNT];
 	uint32_t weight_sum;
-	uint32_t n_funcs;                  /* subprograms this program has (0 .. K2_GEN_MAX_FUNCS) */
+	uint32_t n_funcs; /* subprograms this program has (0 .. K2_GEN_MAX_FUNCS) */
 	uint8_t func_args[K2_GEN_MAX_FUNCS];
 	uint8_t func_ptr_arg[K2_GEN_MAX_FUNCS]; /* argument register holding a caller stack
 						 * pointer (G_PSTACK), or 0 */

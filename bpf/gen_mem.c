@@ -14,8 +14,10 @@
 int gen_ctx_off(uint32_t prog_type, bool end)
 {
 	if (prog_type == BPF_PROG_TYPE_XDP)
-		return end ? (int)offsetof(struct xdp_md, data_end) : (int)offsetof(struct xdp_md, data);
-	return end ? (int)offsetof(struct __sk_buff, data_end) : (int)offsetof(struct __sk_buff, data);
+		return end ? (int)offsetof(struct xdp_md, data_end)
+			   : (int)offsetof(struct xdp_md, data);
+	return end ? (int)offsetof(struct __sk_buff, data_end)
+		   : (int)offsetof(struct __sk_buff, data);
 }
 
 static void invalidate_pkt(struct gstate *st)
@@ -103,7 +105,7 @@ static bool pkt_guard(struct gen *g, struct gstate *st)
 	return true;
 }
 
-/* Legacy skb loads: r0 = ntoh(*(size *)(skb->data + [src +] imm)); out of bounds ends the program. */
+/* Legacy skb loads: r0 = ntoh(*(size *)(skb->data + [src +] imm)); out of bounds ends the run. */
 static bool pkt_ldabs(struct gen *g, struct gstate *st)
 {
 	static const enum k2_op abs_ops[] = { K2_OP_LDABSB, K2_OP_LDABSH, K2_OP_LDABSW };
@@ -236,8 +238,8 @@ static bool map_lookup(struct gen *g, struct gstate *st)
 	if (cp >= 0)
 		in.r[cp] = in.r[0];
 	for (int i = 0, k = 1 + (int)gen_below(g, 3); i < k; i++)
-		gen_mem_access(g, &in, cp >= 0 && gen_chance(g, 50) ? cp : 0, 0, (int)m->vsz, !m->ro,
-			       false);
+		gen_mem_access(g, &in, cp >= 0 && gen_chance(g, 50) ? cp : 0, 0, (int)m->vsz,
+			       !m->ro, false);
 	gen_block(g, &in, 1 + (uint32_t)gen_below(g, 8));
 	if (!g->err)
 		g->insns[j].off = (int16_t)(g->n - j - 1);

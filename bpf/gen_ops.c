@@ -1,4 +1,4 @@
-/* bpf/gen_ops.c: generator items on registers and the stack: ALU, moves, swaps, context, atomics. */
+/* bpf/gen_ops.c: generator items on registers and stack: ALU, moves, swaps, ctx, atomics. */
 #include "bpf/gen_int.h"
 
 #include <linux/bpf.h>
@@ -145,7 +145,8 @@ bool gen_alu(struct gen *g, struct gstate *st, bool is64)
 	int dst, src = 0;
 
 	do {
-		op = (enum k2_op)(K2_OP_ADD64_K + gen_below(g, K2_OP_MOVSX32_16 - K2_OP_ADD64_K + 1));
+		op = (enum k2_op)(K2_OP_ADD64_K +
+				  gen_below(g, K2_OP_MOVSX32_16 - K2_OP_ADD64_K + 1));
 		oi = k2_op_info(op);
 	} while (!is_alu_op(oi, is64) || !gen_isa_ok(g, op));
 	dst = pick_writable_scalar(g, st);
@@ -177,7 +178,8 @@ bool gen_mov(struct gen *g, struct gstate *st)
 	if (dst < 0)
 		return false;
 	if (k < 3) {
-		gen_op(g, gen_chance(g, 70) ? K2_OP_MOV64_K : K2_OP_MOV32_K, dst, 0, 0, gen_imm32(g));
+		gen_op(g, gen_chance(g, 70) ? K2_OP_MOV64_K : K2_OP_MOV32_K, dst, 0, 0,
+		       gen_imm32(g));
 	} else if (k < 5) {
 		gen_op(g, K2_OP_LDDW, dst, 0, 0, gen_imm64(g));
 	} else if (k < 7 && gen_isa_ok(g, K2_OP_MOVSX64_8) && gen_pick(g, st, G_SCALAR) >= 0) {
@@ -329,7 +331,8 @@ bool gen_stack(struct gen *g, struct gstate *st)
 			dst = pick_dst(g, st);
 			if (dst < 0)
 				return false;
-			gen_op(g, ldx_op(g, size, true), dst, base, (int16_t)(pos - st->r[base].off), 0);
+			gen_op(g, ldx_op(g, size, true), dst, base,
+			       (int16_t)(pos - st->r[base].off), 0);
 			gen_set(st, dst, G_SCALAR);
 			return true;
 		}

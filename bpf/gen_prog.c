@@ -93,7 +93,8 @@ void gen_merge(struct gstate *a, const struct gstate *b)
 static enum k2_op pick_cond(struct gen *g, bool use_imm)
 {
 	for (;;) {
-		enum k2_op op = (enum k2_op)(K2_OP_JEQ64_K + gen_below(g, K2_OP_JSLE32_X - K2_OP_JEQ64_K + 1));
+		enum k2_op op = (enum k2_op)(K2_OP_JEQ64_K +
+					     gen_below(g, K2_OP_JSLE32_X - K2_OP_JEQ64_K + 1));
 		const struct k2_opinfo *oi = k2_op_info(op);
 
 		if (!gen_isa_ok(g, op) || !!(oi->flags & K2_F_IMM) != use_imm)
@@ -246,12 +247,13 @@ static bool call_func(struct gen *g, struct gstate *st, uint32_t f)
 		int src = gen_pick(g, st, G_SCALAR);
 
 		if (r == g->func_ptr_arg[f]) {
-			/* A pointer into this frame: PSTACK_LEN initialised bytes the callee uses. */
+			/* The callee gets PSTACK_LEN initialised bytes of this frame. */
 			int off = -8 * (int)(2 + gen_below(g, 6));
 
 			for (int q = off; q < off + PSTACK_LEN; q += 8)
 				if (!gen_stack_is_init(st, q, 8) || gen_chance(g, 30)) {
-					gen_op(g, K2_OP_STDW, K2_REG_FP, 0, (int16_t)q, gen_imm32(g));
+					gen_op(g, K2_OP_STDW, K2_REG_FP, 0, (int16_t)q,
+					       gen_imm32(g));
 					gen_stack_init(g, st, q, 8);
 				}
 			gen_op(g, K2_OP_MOV64_X, r, K2_REG_FP, 0, 0);
@@ -424,7 +426,8 @@ static void setup_maps(struct gen *g)
 		return;
 	if (!g->o.no_out_map) {
 		g->out_map = (int)g->gp->n_maps;
-		add_map(g, "out", BPF_MAP_TYPE_ARRAY, 4, 8 * K2_GEN_OUT_SLOTS, 1, false, false, false);
+		add_map(g, "out", BPF_MAP_TYPE_ARRAY, 4, 8 * K2_GEN_OUT_SLOTS, 1, false, false,
+			false);
 	}
 	n_extra = 1 + (uint32_t)gen_below(g, 4);
 	for (uint32_t i = 0; i < n_extra && g->gp->n_maps < K2_GEN_MAX_MAPS; i++) {
@@ -439,8 +442,8 @@ static void setup_maps(struct gen *g)
 			add_map(g, "arr", BPF_MAP_TYPE_ARRAY, 4, vsz, max, false, false, false);
 			break;
 		case 1:
-			add_map(g, "hash", BPF_MAP_TYPE_HASH, pick_u32(g, kszs, 2), vsz, 2 * max, false,
-				false, false);
+			add_map(g, "hash", BPF_MAP_TYPE_HASH, pick_u32(g, kszs, 2), vsz, 2 * max,
+				false, false, false);
 			break;
 		case 2:
 			add_map(g, "pcpu_arr", BPF_MAP_TYPE_PERCPU_ARRAY, 4, vsz, max, false, false,

@@ -51,8 +51,9 @@ const int *k2_kern_maps_fds(const struct k2_kern_maps *km);
  * `ms` does not have, array elements absent from `ms` become zero. Frozen maps keep
  * their initial bytes; devmap and cpumap slots hold the state's ifindex / queue size (the
  * device or CPU must exist) or are deleted; maps whose values are file descriptors (prog
- * arrays, perf event arrays, xskmaps, map-in-map) and ring buffers are left empty. Per-CPU values: CPU c of the state goes to
- * kernel CPU c; kernel CPUs beyond the state's k2_mapstate_ncpus() get zeros.
+ * arrays, perf event arrays, xskmaps, map-in-map) and ring buffers are left empty. Per-CPU values:
+ * CPU c of the state goes to kernel CPU c; kernel CPUs beyond the state's k2_mapstate_ncpus() get
+ * zeros.
  */
 int k2_kern_maps_fill(struct k2_kern_maps *km, const struct k2_mapstate *ms, struct k2_err *e);
 
@@ -259,8 +260,9 @@ struct k2_fuzz_opts {
 struct k2_fuzz_stats {
 	uint64_t progs;          /* programs generated */
 	uint64_t rejected;       /* of them, rejected by the verifier (generator bugs) */
-	uint64_t verifier_bugs;  /* of those, the verifier's own internal errors ("verifier bug:
-				  * ...", EFAULT): Linux 6.18 has one the generator hits ~3 in 10^5 */
+	/* Of those, the verifier's own internal errors ("verifier bug: ...", EFAULT): Linux
+	 * 6.18 has one that generated programs hit about 1 to 3 times in 10^5. */
+	uint64_t verifier_bugs;
 	uint64_t runs;           /* inputs compared */
 	uint64_t skipped;        /* runs the interpreter could not finish for lack of room */
 	uint64_t mismatches;     /* runs with a difference */

@@ -13,7 +13,8 @@ static bool is_nop(const struct bpf_insn *in)
 
 /* Whether the program still verifies and still differs in one of `kinds` on `in`. */
 static bool still_differs(const struct k2_prog *base, struct bpf_insn *insns, uint32_t n,
-			  const struct k2_input *in, const struct k2_diff_opts *opts, uint32_t kinds)
+			  const struct k2_input *in, const struct k2_diff_opts *opts,
+			  uint32_t kinds)
 {
 	struct k2_prog p = *base;
 	struct k2_diff_outcome o;

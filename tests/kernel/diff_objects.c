@@ -1,4 +1,4 @@
-/* tests/kernel/diff_objects.c: the corpus and xdp-tools objects in the kernel and the interpreter. */
+/* tests/kernel/diff_objects.c: corpus and xdp-tools objects in the kernel and the interpreter. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -119,7 +119,8 @@ Test(diff_objects, xdp_tools_programs_agree_on_1000_packets, .timeout = 600)
 
 	need_kernel();
 	if (!run_dir(XDP_TOOLS_DIR, &st))
-		cr_skip_test("no xdp-tools objects in " XDP_TOOLS_DIR " (Debian package xdp-tools)");
+		cr_skip_test("no xdp-tools objects in " XDP_TOOLS_DIR
+			     " (Debian package xdp-tools)");
 	check("xdp-tools", &st);
 	cr_expect_gt(st.compared, 10u);
 }

@@ -1,4 +1,5 @@
-/* tests/kernel/diff_random.c: random programs on random inputs agree in the kernel and the interpreter. */
+/* tests/kernel/diff_random.c: random programs and inputs agree in kernel and interpreter. */
+ * interpreter. */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <stdio.h>
@@ -74,8 +75,9 @@ static void run(const char *what, struct k2_fuzz_opts *o)
 	}
 	fclose(o->report);
 	unlink(path);
-	cr_expect_eq(st.rejected - st.verifier_bugs, 0, "%s: %llu programs rejected by the verifier",
-		     what, (unsigned long long)st.rejected);
+	cr_expect_eq(st.rejected - st.verifier_bugs, 0,
+		     "%s: %llu programs rejected by the verifier", what,
+		     (unsigned long long)st.rejected);
 	cr_expect_eq(st.mismatches, 0, "%s: %llu mismatches", what,
 		     (unsigned long long)st.mismatches);
 	cr_expect_eq(st.runs, (st.progs - st.rejected) * o->n_inputs);
@@ -131,7 +133,9 @@ Test(diff_random, known_entries_still_differ, .timeout = 300)
 {
 	need_kernel();
 	for (const struct known *k = known; k->entry; k++) {
-		struct k2_fuzz_opts o = { .sz = sizeof(o), .seed = 3, .n_progs = 300, .n_inputs = 4 };
+		struct k2_fuzz_opts o = {
+			.sz = sizeof(o), .seed = 3, .n_progs = 300, .n_inputs = 4
+		};
 		struct k2_fuzz_stats st;
 		struct k2_err e = { 0 };
 

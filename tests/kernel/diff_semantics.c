@@ -1,4 +1,5 @@
-/* tests/kernel/diff_semantics.c: every .k2t case of tests/semantics checked against the kernel itself. */
+/* tests/kernel/diff_semantics.c: every .k2t case of tests/semantics checked in the kernel. */
+ * itself. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <stdarg.h>
@@ -74,13 +75,15 @@ static int check(const struct k2_case *c, const struct k2_expect *x, const struc
 		return 0;
 	case K2_EXP_MAP:
 		if (x->len > sizeof(val) || k2_mapstate_lookup(ms, x->map, x->key, val))
-			return fail(t, c->name, x->line, "map %u: key absent in the kernel", x->map);
+			return fail(t, c->name, x->line, "map %u: key absent in the kernel",
+				    x->map);
 		if (memcmp(val, x->bytes, x->len))
 			return fail(t, c->name, x->line, "map %u: value differs", x->map);
 		return 0;
 	case K2_EXP_MAP_ABSENT:
 		if (k2_mapstate_lookup(ms, x->map, x->key, val) != -ENOENT)
-			return fail(t, c->name, x->line, "map %u: key present in the kernel", x->map);
+			return fail(t, c->name, x->line, "map %u: key present in the kernel",
+				    x->map);
 		return 0;
 	case K2_EXP_CTX32:
 		if (x->val + 4 > r->ctx_len)

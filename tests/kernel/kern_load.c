@@ -1,4 +1,4 @@
-/* tests/kernel/kern_load.c: the loader against the real verifier: accept, reject with a log, run. */
+/* tests/kernel/kern_load.c: the loader against the verifier: accept, reject with a log, run. */
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -255,7 +255,8 @@ Test(kern_load, maps_link_by_fd_array_and_by_rewritten_fds)
 		}
 		cr_assert_eq(bpf_map_lookup_elem(k2_kern_maps_fd(km, 0), &zero, &v), 0);
 		cr_expect_eq(v, 15u, "rewrite_fds %d", rewrite);
-		cr_expect_eq(p.insns[0].src_reg, BPF_PSEUDO_MAP_IDX_VALUE, "the program is not changed");
+		cr_expect_eq(p.insns[0].src_reg, BPF_PSEUDO_MAP_IDX_VALUE,
+			     "the program is not changed");
 		k2_kern_prog_free(kp);
 		k2_kern_maps_free(km);
 		free(o.log_buf);
