@@ -1,5 +1,4 @@
 /* kernel_bench/kern_objdiff.c: a compiled object's programs in the kernel and the interpreter. */
- * interpreter. */
 #include "kernel_bench/kern_int.h"
 
 #include <stdio.h>

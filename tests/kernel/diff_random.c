@@ -1,5 +1,4 @@
 /* tests/kernel/diff_random.c: random programs and inputs agree in kernel and interpreter. */
- * interpreter. */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <stdio.h>

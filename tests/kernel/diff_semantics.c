@@ -1,5 +1,4 @@
 /* tests/kernel/diff_semantics.c: every .k2t case of tests/semantics checked in the kernel. */
- * itself. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <stdarg.h>

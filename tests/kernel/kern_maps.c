@@ -1,5 +1,4 @@
 /* tests/kernel/kern_maps.c: kernel maps of every modelled type: created, filled, read back. */
- * back. */
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
 #include <string.h>
