@@ -1,4 +1,4 @@
-/* bpf/obj_link.c: functions of executable sections, their relocations, and programs linked as libbpf does. */
+/* bpf/obj_link.c: functions of code sections, their relocations, programs linked as libbpf does. */
 #include "bpf/obj_internal.h"
 
 #include <stdio.h>

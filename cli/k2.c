@@ -14,6 +14,9 @@ struct k2_command {
 static const struct k2_command commands[] = {
 	{ "fuzz-semantics", k2_cmd_fuzz_semantics,
 	  "random programs through the kernel and the interpreter, compared" },
+	{ "analyze", k2_cmd_analyze, "types, liveness and search windows of an object's programs" },
+	{ "disasm", k2_cmd_disasm, "print the programs and maps of a BPF object as text" },
+	{ "asm", k2_cmd_asm, "assemble text programs into a BPF object" },
 	{ "run", k2_cmd_run, "run a program on one packet in the interpreter" },
 	{ "pktgen", k2_cmd_pktgen, "write generated test packets to a pcap file" },
 	{ NULL, NULL, NULL },
