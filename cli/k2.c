@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bpf/k2bpf.h"
+#include "kernel_bench/k2_kern.h"
 
 struct k2_command {
 	const char *name;
@@ -11,6 +12,8 @@ struct k2_command {
 };
 
 static const struct k2_command commands[] = {
+	{ "fuzz-semantics", k2_cmd_fuzz_semantics,
+	  "random programs through the kernel and the interpreter, compared" },
 	{ "analyze", k2_cmd_analyze, "types, liveness and search windows of an object's programs" },
 	{ "disasm", k2_cmd_disasm, "print the programs and maps of a BPF object as text" },
 	{ "asm", k2_cmd_asm, "assemble text programs into a BPF object" },
