@@ -28,6 +28,10 @@ struct k2_map {
 	bool internal;          /* made from a data section */
 	bool readonly;          /* .rodata: frozen after its initial value is written */
 	const uint8_t *init;    /* internal maps: initial value (value_size bytes); NULL for .bss */
+	bool template;          /* only the inner-map template of a map-in-map (listed last) */
+	uint32_t pinning;       /* BTF maps: LIBBPF_PIN_NONE (0) or LIBBPF_PIN_BY_NAME (1) */
+	uint32_t numa_node;
+	uint64_t map_extra;
 };
 
 /*
@@ -43,6 +47,7 @@ struct k2_prog {
 	char sec[K2_SEC_MAX];    /* ELF section, e.g. "xdp", "tc", "socket", "tracepoint/net/x" */
 	uint32_t type;           /* enum bpf_prog_type, from the section name */
 	uint32_t attach_type;    /* enum bpf_attach_type (expected_attach_type) */
+	uint32_t prog_flags;     /* BPF_F_XDP_HAS_FRAGS (xdp.frags), BPF_F_SLEEPABLE (*.s) */
 	struct bpf_insn *insns;  /* main function, then the subprograms it calls */
 	uint32_t n_insns;
 	uint32_t n_main;         /* length of the main function: insns[0, n_main) */
@@ -80,13 +85,27 @@ struct k2_prog *k2_object_prog(struct k2_object *obj, const char *sel);
 /* bpf_prog_type for a section name as libbpf reads it ("xdp", "tc", "classifier", "socket",
  * "kprobe/...", "tracepoint/...", ...); 0 (BPF_PROG_TYPE_UNSPEC) if unknown. */
 uint32_t k2_prog_type_of_section(const char *sec, uint32_t *attach_type);
+/* The BPF_PROG_LOAD prog_flags a section name implies (BPF_F_XDP_HAS_FRAGS, BPF_F_SLEEPABLE). */
+uint32_t k2_prog_flags_of_section(const char *sec);
+/* Short names as bpftool prints them ("xdp", "sched_cls", "kprobe", ...); "unknown" if none. */
+const char *k2_prog_type_name(uint32_t type);
+const char *k2_map_type_name(uint32_t type);
+/* The inverse of k2_map_type_name (also "BPF_MAP_TYPE_HASH"); 0 if unknown. */
+uint32_t k2_map_type_by_name(const char *name);
+uint32_t k2_prog_type_by_name(const char *name);
 
 /*
- * Replaces the main function of `prog` with insns[0, n) (subprograms unchanged, appended
- * by the caller exactly as before). old_to_new[i] gives, for each old main instruction i,
- * its new index, or -1 if it was deleted; relocations, BTF.ext func/line info and symbol
- * sizes of the section are rewritten with it when the object is written. A relocated
- * instruction (map load, call) may move but not be deleted.
+ * Replaces the main function of `prog`. insns[0, n) is the whole new program: the new main
+ * function followed by the subprograms exactly as before (the last n_insns - n_main slots of
+ * prog->insns, unchanged; pseudo calls and callbacks of the new main point into them).
+ * old_to_new[i] gives, for each instruction i of the current main (prog->n_main entries), its
+ * new index, or -1 if it was deleted; survivors must keep their order (strictly increasing)
+ * and land on instruction starts. Relocations are derived from the new instructions (map
+ * loads in fd_array form, pseudo calls), preferring the original symbol of the instruction
+ * an old one became, so a relocated instruction may move, change or go. BTF.ext func/line
+ * info and CO-RE records, symbols and sizes of the section follow old_to_new when the object
+ * is written. On success prog->insns is replaced (pointers into the old array go stale);
+ * on error nothing changes.
  */
 int k2_object_set_main(struct k2_object *obj, struct k2_prog *prog, const struct bpf_insn *insns,
 		       uint32_t n, const int32_t *old_to_new, struct k2_err *e);
@@ -98,5 +117,7 @@ int k2_object_set_main(struct k2_object *obj, struct k2_prog *prog, const struct
  * object is written back with identical bytecode.
  */
 int k2_object_write(const struct k2_object *obj, const char *path, struct k2_err *e);
+/* The same into a malloc'd buffer (*buf, *len): fuzzing, tests, shipping an object over MPI. */
+int k2_object_write_mem(const struct k2_object *obj, void **buf, size_t *len, struct k2_err *e);
 
 #endif

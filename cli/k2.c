@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bpf/k2bpf.h"
+#include "kernel_bench/k2_kern.h"
 
 struct k2_command {
 	const char *name;
@@ -12,6 +13,8 @@ struct k2_command {
 
 static const struct k2_command commands[] = {
 	{ "pktgen", k2_cmd_pktgen, "write generated test packets to a pcap file" },
+	{ "fuzz-semantics", k2_cmd_fuzz_semantics,
+	  "random programs through the kernel and the interpreter, compared" },
 	{ NULL, NULL, NULL },
 };
 
