@@ -118,6 +118,16 @@ fuzz: deps
 			$(BUILD)/fuzz/work-$$n tests/fuzz/seeds/$$n || exit 1; \
 	done
 
+# ---- benchmarks: tests/bench/<name>.c, each printing its results into results/<name>.txt ----
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
+$(BUILD)/bench/%: tests/bench/%.c $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LINK)
+bench: deps
+	@$(MAKE) --no-print-directory $(BENCH_BINS)
+	@mkdir -p results
+	@for b in $(BENCH_BINS); do echo "== $$b"; $$b | tee results/$$(basename $$b).txt; done
+
 clean:
 	rm -rf $(BUILD)
 

@@ -1,4 +1,4 @@
-/* bpf/asm_alu.c: statements that start with a register: ALU, mov, neg, movsx, byte swaps, ld_imm64. */
+/* bpf/asm_alu.c: statements led by a register: ALU, mov, neg, movsx, byte swaps, ld_imm64. */
 #include <stdio.h>
 #include <string.h>
 
@@ -131,7 +131,7 @@ static int map_key(struct k2_asm_cur *c, bool *idx, uint32_t *v)
 	return err ? err : k2_asm_u32(c, v);
 }
 
-/* ",hi:N" inside the brackets: a second-slot value the kernel would reject, kept for round trips. */
+/* ",hi:N" in the brackets: a second-slot value the kernel rejects, kept for exact round trips. */
 static int opt_key(struct k2_asm_cur *c, const char *key, uint32_t *v)
 {
 	int err;
@@ -273,7 +273,8 @@ static int assign_imm(struct k2_asm_cur *c, struct k2_asm_reg d, struct k2_asm_o
 	if (err && !d.w && c->e) {
 		size_t n = strlen(c->e->msg);
 
-		snprintf(c->e->msg + n, sizeof(c->e->msg) - n, " (a 64-bit constant is 'rN = VALUE ll')");
+		snprintf(c->e->msg + n, sizeof(c->e->msg) - n,
+			 " (a 64-bit constant is 'rN = VALUE ll')");
 	}
 	if (err)
 		return err;
@@ -288,7 +289,7 @@ static int assign(struct k2_asm_cur *c, struct k2_asm_reg d, struct k2_asm_out *
 	int err;
 
 	k2_asm_ws(c);
-	if (c->p < c->end && *c->p == '-' && c->p + 1 < c->end && !(c->p[1] >= '0' && c->p[1] <= '9')) {
+	if (c->end - c->p >= 2 && c->p[0] == '-' && !(c->p[1] >= '0' && c->p[1] <= '9')) {
 		c->p++;
 		return neg(c, d, o);
 	}

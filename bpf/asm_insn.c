@@ -139,6 +139,7 @@ int k2_asm_insn(const char *line, struct bpf_insn out[2], struct k2_err *e)
 	const char *end = nl ? nl : line + strlen(line);
 
 	if (nl && nl[strspn(nl, " \t\r\n")] != '\0')
-		return k2_err_set(e, -EINVAL, "column %d: more than one line", (int)(nl - line) + 1);
+		return k2_err_set(e, -EINVAL, "column %d: more than one line",
+				  (int)(nl - line) + 1);
 	return k2_asm_line(line, line, end, NULL, 0, out, e);
 }

@@ -1,4 +1,4 @@
-/* bpf/asm_int.h: the assembler's cursor, lexer and grammar entry points (internal to bpf/asm*.c). */
+/* bpf/asm_int.h: the assembler's cursor, lexer and grammar entry points (internal to bpf/). */
 #ifndef K2_ASM_INT_H
 #define K2_ASM_INT_H
 

@@ -5,7 +5,9 @@
 #include "bpf/asm_syntax.h"
 
 /* Longest spelling first: "s>=" before "s>", ">=" before ">". */
-static const char *const conds[] = { "==", "!=", "s>=", "s<=", "s>", "s<", ">=", "<=", ">", "<", "&" };
+static const char *const conds[] = {
+	"==", "!=", "s>=", "s<=", "s>", "s<", ">=", "<=", ">", "<", "&",
+};
 
 static uint8_t cond_op(const char *sym)
 {

@@ -187,7 +187,8 @@ static int scan_num(struct k2_asm_cur *c, struct num *n)
 
 static int range_fail(struct k2_asm_cur *c, const struct num *n, const char *range)
 {
-	return k2_asm_fail_at(c, n->at, "'%.*s' out of range %s", (int)(c->p - n->at), n->at, range);
+	return k2_asm_fail_at(c, n->at, "'%.*s' out of range %s", (int)(c->p - n->at), n->at,
+			      range);
 }
 
 int k2_asm_imm32(struct k2_asm_cur *c, int32_t *v)
@@ -277,8 +278,8 @@ static int label_target(struct k2_asm_cur *c, long *rel)
 	if (!n)
 		return k2_asm_fail(c, c->labels ? "+N, -N or a label" : "+N or -N");
 	if (!c->labels)
-		return k2_asm_fail_at(c, at, "label '%.*s' outside a program (use +N or -N)", (int)n,
-				      name);
+		return k2_asm_fail_at(c, at, "label '%.*s' outside a program (use +N or -N)",
+				      (int)n, name);
 	if (c->labels->find(c->labels, name, n, &idx))
 		return k2_asm_fail_at(c, at, "unknown label '%.*s'", (int)n, name);
 	*rel = idx - (c->pc + 1);
@@ -303,7 +304,8 @@ int k2_asm_target(struct k2_asm_cur *c, long lo, long hi, int32_t *rel)
 		if (err)
 			return err;
 		if (n.mag > (uint64_t)(n.neg ? -lo : hi))
-			return k2_asm_fail_at(c, n.at, "jump offset '%.*s' out of range [%ld, %+ld]",
+			return k2_asm_fail_at(c, n.at,
+					      "jump offset '%.*s' out of range [%ld, %+ld]",
 					      (int)(c->p - n.at), n.at, lo, hi);
 		*rel = (int32_t)(n.neg ? -(int64_t)n.mag : (int64_t)n.mag);
 		return 0;
@@ -312,7 +314,8 @@ int k2_asm_target(struct k2_asm_cur *c, long lo, long hi, int32_t *rel)
 	if (err)
 		return err;
 	if (r < lo || r > hi)
-		return k2_asm_fail_at(c, n.at, "label '%.*s' is too far: offset %ld out of [%ld, %+ld]",
+		return k2_asm_fail_at(c, n.at,
+				      "label '%.*s' is too far: offset %ld out of [%ld, %+ld]",
 				      (int)(c->p - n.at), n.at, r, lo, hi);
 	*rel = (int32_t)r;
 	return 0;

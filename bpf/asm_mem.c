@@ -101,7 +101,8 @@ static int skb_load(struct k2_asm_cur *c, struct k2_asm_reg d, int width, const 
 			at = c->p;
 			err = k2_asm_u32(c, &mag);
 			if (!err && mag > 0x80000000u)
-				return k2_asm_fail_at(c, at, "offset out of range for a 32-bit immediate");
+				return k2_asm_fail_at(c, at,
+						      "offset out of range for a 32-bit immediate");
 			imm = (int32_t)(0 - mag);
 		}
 	} else {
@@ -221,7 +222,8 @@ static int fetch_reg(struct k2_asm_cur *c, struct k2_asm_reg d, int width, uint8
 	at = c->p;
 	err = value_reg(c, width, no);
 	if (!err && *no != d.no)
-		return k2_asm_fail_at(c, at, "expected %c%u: the old value goes to the source register",
+		return k2_asm_fail_at(c, at,
+				      "expected %c%u: the old value goes to the source register",
 				      d.w ? 'w' : 'r', d.no);
 	return err;
 }
@@ -255,14 +257,22 @@ struct fetch_name {
 };
 
 static const struct fetch_name fetch_names[] = {
-	{ "atomic_fetch_add", BPF_ADD, 0, true },      { "atomic_fetch_or", BPF_OR, 0, true },
-	{ "atomic_fetch_and", BPF_AND, 0, true },      { "atomic_fetch_xor", BPF_XOR, 0, true },
-	{ "atomic64_fetch_add", BPF_ADD, 64, true },   { "atomic64_fetch_or", BPF_OR, 64, true },
-	{ "atomic64_fetch_and", BPF_AND, 64, true },   { "atomic64_fetch_xor", BPF_XOR, 64, true },
-	{ "xchg_64", BPF_XCHG, 64, false },            { "xchg32_32", BPF_XCHG, 32, false },
-	{ "atomic_xchg", BPF_XCHG, 0, true },          { "atomic64_xchg", BPF_XCHG, 64, true },
-	{ "cmpxchg_64", BPF_CMPXCHG, 64, false },      { "cmpxchg32_32", BPF_CMPXCHG, 32, false },
-	{ "atomic_cmpxchg", BPF_CMPXCHG, 0, true },    { "atomic64_cmpxchg", BPF_CMPXCHG, 64, true },
+	{ "atomic_fetch_add", BPF_ADD, 0, true },
+	{ "atomic_fetch_or", BPF_OR, 0, true },
+	{ "atomic_fetch_and", BPF_AND, 0, true },
+	{ "atomic_fetch_xor", BPF_XOR, 0, true },
+	{ "atomic64_fetch_add", BPF_ADD, 64, true },
+	{ "atomic64_fetch_or", BPF_OR, 64, true },
+	{ "atomic64_fetch_and", BPF_AND, 64, true },
+	{ "atomic64_fetch_xor", BPF_XOR, 64, true },
+	{ "xchg_64", BPF_XCHG, 64, false },
+	{ "xchg32_32", BPF_XCHG, 32, false },
+	{ "atomic_xchg", BPF_XCHG, 0, true },
+	{ "atomic64_xchg", BPF_XCHG, 64, true },
+	{ "cmpxchg_64", BPF_CMPXCHG, 64, false },
+	{ "cmpxchg32_32", BPF_CMPXCHG, 32, false },
+	{ "atomic_cmpxchg", BPF_CMPXCHG, 0, true },
+	{ "atomic64_cmpxchg", BPF_CMPXCHG, 64, true },
 };
 
 static const struct fetch_name *fetch_lookup(const char *w, size_t n)

@@ -1,24 +1,57 @@
-/* bpf/ctx.c: the context of each program type: which bytes a program may read or write, initial values. */
+/* bpf/ctx.c: the context of each program type: what a program may read or write, values. */
 #include <string.h>
 
 #include "bpf/vm_internal.h"
 
 /* struct __sk_buff offsets (uapi). */
 enum {
-	SKB_LEN = 0, SKB_PKT_TYPE = 4, SKB_MARK = 8, SKB_QUEUE_MAPPING = 12, SKB_PROTOCOL = 16,
-	SKB_VLAN_PRESENT = 20, SKB_VLAN_TCI = 24, SKB_VLAN_PROTO = 28, SKB_PRIORITY = 32,
-	SKB_INGRESS_IFINDEX = 36, SKB_IFINDEX = 40, SKB_TC_INDEX = 44, SKB_CB = 48,
-	SKB_HASH = 68, SKB_TC_CLASSID = 72, SKB_DATA = 76, SKB_DATA_END = 80, SKB_NAPI_ID = 84,
-	SKB_FAMILY = 88, SKB_REMOTE_IP4 = 92, SKB_LOCAL_IP4 = 96, SKB_REMOTE_IP6 = 100,
-	SKB_LOCAL_IP6 = 116, SKB_REMOTE_PORT = 132, SKB_LOCAL_PORT = 136, SKB_DATA_META = 140,
-	SKB_FLOW_KEYS = 144, SKB_TSTAMP = 152, SKB_WIRE_LEN = 160, SKB_GSO_SEGS = 164,
-	SKB_SK = 168, SKB_GSO_SIZE = 176, SKB_TSTAMP_TYPE = 180, SKB_HWTSTAMP = 184,
+	SKB_LEN = 0,
+	SKB_PKT_TYPE = 4,
+	SKB_MARK = 8,
+	SKB_QUEUE_MAPPING = 12,
+	SKB_PROTOCOL = 16,
+	SKB_VLAN_PRESENT = 20,
+	SKB_VLAN_TCI = 24,
+	SKB_VLAN_PROTO = 28,
+	SKB_PRIORITY = 32,
+	SKB_INGRESS_IFINDEX = 36,
+	SKB_IFINDEX = 40,
+	SKB_TC_INDEX = 44,
+	SKB_CB = 48,
+	SKB_HASH = 68,
+	SKB_TC_CLASSID = 72,
+	SKB_DATA = 76,
+	SKB_DATA_END = 80,
+	SKB_NAPI_ID = 84,
+	SKB_FAMILY = 88,
+	SKB_REMOTE_IP4 = 92,
+	SKB_LOCAL_IP4 = 96,
+	SKB_REMOTE_IP6 = 100,
+	SKB_LOCAL_IP6 = 116,
+	SKB_REMOTE_PORT = 132,
+	SKB_LOCAL_PORT = 136,
+	SKB_DATA_META = 140,
+	SKB_FLOW_KEYS = 144,
+	SKB_TSTAMP = 152,
+	SKB_WIRE_LEN = 160,
+	SKB_GSO_SEGS = 164,
+	SKB_SK = 168,
+	SKB_GSO_SIZE = 176,
+	SKB_TSTAMP_TYPE = 180,
+	SKB_HWTSTAMP = 184,
 	SKB_SIZE = 192,
 };
 
 /* struct xdp_md offsets. */
-enum { XDP_DATA = 0, XDP_DATA_END = 4, XDP_DATA_META = 8, XDP_INGRESS = 12, XDP_RXQ = 16,
-       XDP_EGRESS = 20, XDP_MD_SIZE = 24 };
+enum {
+	XDP_DATA = 0,
+	XDP_DATA_END = 4,
+	XDP_DATA_META = 8,
+	XDP_INGRESS = 12,
+	XDP_RXQ = 16,
+	XDP_EGRESS = 20,
+	XDP_MD_SIZE = 24
+};
 
 #define ETH_HLEN_ 14
 #define SKB_PAD 64 /* NET_SKB_PAD + NET_IP_ALIGN on x86-64: skb->head is this far before data */
@@ -54,24 +87,22 @@ static void plain(uint8_t *perm, uint32_t lo, uint32_t hi)
 
 static void describe_skb(struct k2_ctxdesc *d, bool tc)
 {
-	static const uint8_t both[] = { SKB_LEN, SKB_PKT_TYPE, SKB_MARK, SKB_QUEUE_MAPPING,
-		SKB_PROTOCOL, SKB_VLAN_PRESENT, SKB_VLAN_TCI, SKB_VLAN_PROTO, SKB_PRIORITY,
-		SKB_INGRESS_IFINDEX, SKB_IFINDEX, SKB_TC_INDEX, SKB_HASH, SKB_NAPI_ID,
-		SKB_GSO_SEGS, SKB_GSO_SIZE };
+	static const uint8_t both[] = {
+		SKB_LEN,      SKB_PKT_TYPE,	   SKB_MARK,	 SKB_QUEUE_MAPPING,
+		SKB_PROTOCOL, SKB_VLAN_PRESENT,	   SKB_VLAN_TCI, SKB_VLAN_PROTO,
+		SKB_PRIORITY, SKB_INGRESS_IFINDEX, SKB_IFINDEX,	 SKB_TC_INDEX,
+		SKB_HASH,     SKB_NAPI_ID,	   SKB_GSO_SEGS, SKB_GSO_SIZE
+	};
 	static const uint8_t tc_wr[] = { SKB_MARK, SKB_TC_INDEX, SKB_PRIORITY, SKB_TC_CLASSID,
-		SKB_QUEUE_MAPPING };
+					 SKB_QUEUE_MAPPING };
 
 	d->size = d->out_size = SKB_SIZE;
 	for (size_t i = 0; i < sizeof(both); i++)
 		u32_field(d, both[i], false);
 	plain(d->rd, SKB_CB, SKB_CB + 20);
 	plain(d->wr, SKB_CB, SKB_CB + 20);
-	if (!tc) {
-		/* family .. local_port: the socket the test run made from the packet's addresses. */
-		for (uint32_t o = SKB_FAMILY; o <= SKB_LOCAL_PORT; o += 4)
-			u32_field(d, o, false);
-		return;
-	}
+	if (!tc)
+		return; /* family .. local_port are for cgroup/sk_skb programs only */
 	for (size_t i = 0; i < sizeof(tc_wr); i++)
 		u32_field(d, tc_wr[i], true);
 	u32_field(d, SKB_WIRE_LEN, false);
@@ -174,34 +205,17 @@ static void setup_xdp(struct k2_machine *m, const struct k2_input *in)
 /* What eth_type_trans() on the loopback device makes of the frame. */
 static void eth_facts(const uint8_t *f, uint32_t len, uint32_t *pkt_type, uint16_t *proto_be)
 {
-	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	static const uint8_t zero[6];
 	uint16_t p = (uint16_t)(f[12] << 8 | f[13]);
 
-	if (f[0] & 1)
-		*pkt_type = memcmp(f, bcast, 6) ? 2 /* MULTICAST */ : 1 /* BROADCAST */;
+	/* lo's address and broadcast address are both zero: ff:ff:.. is only multicast. */
+	if (!memcmp(f, zero, 6))
+		*pkt_type = 0; /* PACKET_HOST */
 	else
-		*pkt_type = memcmp(f, zero, 6) ? 3 /* OTHERHOST */ : 0 /* HOST */;
+		*pkt_type = (f[0] & 1) ? 2 /* PACKET_MULTICAST */ : 3 /* PACKET_OTHERHOST */;
 	if (p < 0x0600)
 		p = (len >= 16 && f[14] == 0xff && f[15] == 0xff) ? 0x0001 : 0x0004;
 	*proto_be = (uint16_t)(p >> 8 | p << 8);
-}
-
-static void setup_sock(struct k2_machine *m, const uint8_t *net, uint32_t nlen, uint16_t proto)
-{
-	if (proto == 0x0800) {
-		put32(m->ctx, SKB_FAMILY, 2);
-		if (nlen >= 20) {
-			memcpy(m->ctx + SKB_LOCAL_IP4, net + 12, 4);  /* sk_rcv_saddr = saddr */
-			memcpy(m->ctx + SKB_REMOTE_IP4, net + 16, 4); /* sk_daddr = daddr */
-		}
-	} else if (proto == 0x86dd) {
-		put32(m->ctx, SKB_FAMILY, 10);
-		if (nlen >= 40) {
-			memcpy(m->ctx + SKB_LOCAL_IP6, net + 8, 16);
-			memcpy(m->ctx + SKB_REMOTE_IP6, net + 24, 16);
-		}
-	}
 }
 
 static void setup_skb(const struct k2_vm *vm, struct k2_machine *m, const struct k2_input *in)
@@ -245,8 +259,6 @@ static void setup_skb(const struct k2_vm *vm, struct k2_machine *m, const struct
 	put32(m->ctx, SKB_GSO_SIZE, get32(c, cl, SKB_GSO_SIZE));
 	if (cl >= SKB_HWTSTAMP + 8)
 		memcpy(m->ctx + SKB_HWTSTAMP, c + SKB_HWTSTAMP, 8);
-	if (!tc)
-		setup_sock(m, m->pkt + m->data_off, m->end_off - m->data_off, proto);
 	m->ctx_len = SKB_SIZE;
 }
 
@@ -268,54 +280,65 @@ void k2_ctx_setup(const struct k2_vm *vm, struct k2_machine *m, const struct k2_
 	m->meta_off = m->data_off = m->end_off = K2_PKT_HEADROOM;
 }
 
+/* What test_run writes back: for skb programs only the settable fields (the others must be
+ * zero in ctx_in), with the ones convert_skb_to___skb() updates taken from the run. */
 uint32_t k2_ctx_out(const struct k2_vm *vm, const struct k2_machine *m, const struct k2_input *in,
 		    uint8_t *out)
 {
-	static const uint8_t skb_out[] = { SKB_MARK, SKB_PRIORITY, SKB_INGRESS_IFINDEX,
-		SKB_IFINDEX, SKB_WIRE_LEN, SKB_GSO_SEGS };
+	static const struct {
+		uint8_t off, len;
+	} settable[] = {
+		{ SKB_MARK, 4 },     { SKB_PRIORITY, 4 }, { SKB_INGRESS_IFINDEX, 4 },
+		{ SKB_IFINDEX, 4 },  { SKB_CB, 20 },	  { SKB_TSTAMP, 8 },
+		{ SKB_WIRE_LEN, 4 }, { SKB_GSO_SEGS, 4 }, { SKB_GSO_SIZE, 4 },
+		{ SKB_HWTSTAMP, 8 },
+	};
+	static const uint8_t written[] = { SKB_MARK,	SKB_PRIORITY, SKB_INGRESS_IFINDEX,
+					   SKB_IFINDEX, SKB_WIRE_LEN, SKB_GSO_SEGS };
 	uint32_t n = in->ctx_len < vm->ctx.out_size ? in->ctx_len : vm->ctx.out_size;
 
-	/* test_run writes ctx_out only when given ctx_in. */
 	if (!in->ctx_len || !vm->ctx.out_size)
 		return 0;
-	memcpy(out, in->ctx, n);
-	memset(out + n, 0, vm->ctx.out_size - n);
 	if (vm->type == BPF_PROG_TYPE_XDP) {
+		memset(out, 0, vm->ctx.out_size);
+		memcpy(out, in->ctx, n);
 		put32(out, XDP_DATA, m->data_off - m->meta_off);
 		put32(out, XDP_DATA_END, m->end_off - m->meta_off);
 		put32(out, XDP_DATA_META, 0);
 		return XDP_MD_SIZE;
 	}
-	for (size_t i = 0; i < sizeof(skb_out); i++)
-		memcpy(out + skb_out[i], m->ctx + skb_out[i], 4);
+	memset(out, 0, SKB_SIZE);
+	for (size_t i = 0; i < sizeof(settable) / sizeof(settable[0]); i++)
+		if (settable[i].off + settable[i].len <= n)
+			memcpy(out + settable[i].off, in->ctx + settable[i].off, settable[i].len);
+	for (size_t i = 0; i < sizeof(written); i++)
+		memcpy(out + written[i], m->ctx + written[i], 4);
 	memcpy(out + SKB_CB, m->ctx + SKB_CB, 20);
 	memcpy(out + SKB_TSTAMP, m->ctx + SKB_TSTAMP, 8);
 	memcpy(out + SKB_HWTSTAMP, m->ctx + SKB_HWTSTAMP, 8);
 	return SKB_SIZE;
 }
 
-uint32_t k2_pkt_out(const struct k2_vm *vm, const struct k2_machine *m, uint8_t *out,
-		    uint32_t *meta)
+/* The final packet as test_run's data_out, in place (no copy): XDP from data_meta; socket
+ * filters with the link-layer header zeroed, as test_run pushes it back. */
+const uint8_t *k2_pkt_out(const struct k2_vm *vm, struct k2_machine *m, uint32_t *len,
+			  uint32_t *meta)
 {
-	uint32_t n = m->end_off - m->data_off;
-
 	*meta = 0;
+	*len = m->end_off - m->data_off;
 	if (vm->type == BPF_PROG_TYPE_XDP) {
 		*meta = m->data_off - m->meta_off;
-		memcpy(out, m->pkt + m->meta_off, m->end_off - m->meta_off);
-		return m->end_off - m->meta_off;
+		*len += *meta;
+		return m->pkt + m->meta_off;
 	}
 	if (vm->type == BPF_PROG_TYPE_SOCKET_FILTER) {
-		/* test_run pushes the link-layer header back as zeroes. */
-		memset(out, 0, ETH_HLEN_);
-		memcpy(out + ETH_HLEN_, m->pkt + m->data_off, n);
-		return n + ETH_HLEN_;
+		memset(m->pkt + m->data_off - ETH_HLEN_, 0, ETH_HLEN_);
+		*len += ETH_HLEN_;
+		return m->pkt + m->data_off - ETH_HLEN_;
 	}
-	if (k2_type_is_skb(vm->type)) {
-		memcpy(out, m->pkt + m->data_off, n);
-		return n;
-	}
-	return 0;
+	if (!k2_type_is_skb(vm->type))
+		*len = 0;
+	return m->pkt + m->data_off;
 }
 
 static unsigned size_bit(uint32_t size)
@@ -323,16 +346,17 @@ static unsigned size_bit(uint32_t size)
 	return size;
 }
 
-int k2_ctx_load(struct k2_vm *vm, struct k2_machine *m, uint32_t off, uint32_t size,
-		uint64_t *val, uint8_t *vt)
+int k2_ctx_load(struct k2_vm *vm, struct k2_machine *m, uint32_t off, uint32_t size, uint64_t *val,
+		uint8_t *vt)
 {
 	uint64_t v = 0;
 
 	if (off >= K2_CTX_MAX || !(vm->ctx.rd[off] & size_bit(size)))
 		return k2_fail(m, K2_RUN_EMEM, "invalid context read (offset/size not allowed)");
 	if (vm->ctx.ptr[off] && size == 4) {
-		uint32_t o = vm->ctx.ptr[off] == K2_T_PKT ? m->data_off :
-			     vm->ctx.ptr[off] == K2_T_PKT_END ? m->end_off : m->meta_off;
+		uint32_t o = vm->ctx.ptr[off] == K2_T_PKT	? m->data_off
+			     : vm->ctx.ptr[off] == K2_T_PKT_END ? m->end_off
+								: m->meta_off;
 
 		*val = K2_ADDR(K2_RGN_PKT, 0, o);
 		*vt = vm->ctx.ptr[off];
@@ -344,8 +368,7 @@ int k2_ctx_load(struct k2_vm *vm, struct k2_machine *m, uint32_t off, uint32_t s
 	return 0;
 }
 
-int k2_ctx_store(struct k2_vm *vm, struct k2_machine *m, uint32_t off, uint32_t size,
-		 uint64_t val)
+int k2_ctx_store(struct k2_vm *vm, struct k2_machine *m, uint32_t off, uint32_t size, uint64_t val)
 {
 	if (off >= K2_CTX_MAX || !(vm->ctx.wr[off] & size_bit(size)))
 		return k2_fail(m, K2_RUN_EMEM, "invalid context write (read-only field or size)");
@@ -370,9 +393,9 @@ static int ld_abs_where(const struct k2_machine *m, int32_t k, uint32_t size, ui
 		*at = m->data_off + (uint32_t)k;
 		return 0;
 	}
-	if (k >= -0x100000)       /* SKF_NET_OFF */
+	if (k >= -0x100000) /* SKF_NET_OFF */
 		p = (int64_t)net + k + 0x100000;
-	else if (k >= -0x200000)  /* SKF_LL_OFF */
+	else if (k >= -0x200000) /* SKF_LL_OFF */
 		p = (int64_t)mac + k + 0x200000;
 	else
 		return -1;

@@ -257,14 +257,15 @@ void k2_disasm_prog(FILE *f, const struct bpf_insn *insns, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *b = (const uint8_t *)&insns[i];
-		bool wide = BPF_CLASS(insns[i].code) == BPF_LD && BPF_MODE(insns[i].code) == BPF_IMM &&
-			    i + 1 < n;
+		uint8_t code = insns[i].code;
+		bool ld64 = BPF_CLASS(code) == BPF_LD && BPF_MODE(code) == BPF_IMM;
+		bool wide = ld64 && i + 1 < n;
 		size_t nb = wide ? 16 : 8;
 
-		if (wide || BPF_CLASS(insns[i].code) != BPF_LD || BPF_MODE(insns[i].code) != BPF_IMM)
-			k2_disasm_insn(&insns[i], text, sizeof(text));
-		else
+		if (ld64 && !wide)
 			snprintf(text, sizeof(text), "invalid"); /* ld_imm64 without its 2nd slot */
+		else
+			k2_disasm_insn(&insns[i], text, sizeof(text));
 		fprintf(f, "%8zu:\t", i);
 		for (size_t j = 0; j < nb; j++)
 			fprintf(f, "%02x%c", b[j], j + 1 < nb ? ' ' : '\t');

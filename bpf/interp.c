@@ -4,6 +4,7 @@
 #include "bpf/vm_internal.h"
 
 #define unlikely(x) __builtin_expect(!!(x), 0)
+#define likely(x) __builtin_expect(!!(x), 1)
 
 static bool is_pkt_type(uint8_t t)
 {
@@ -30,7 +31,8 @@ static int alu_slow(struct k2_machine *m, const struct k2_dinsn *d)
 
 	if (((oi->flags & K2_F_RD_DST) && td == K2_T_UNINIT) || ts == K2_T_UNINIT)
 		return k2_fail(m, K2_RUN_EUNINIT, "read of an uninitialised register");
-	if (oi->width != 64 || (oi->aluop != BPF_ADD && oi->aluop != BPF_SUB) || oi->kind != K2_KIND_ALU)
+	if (oi->width != 64 || (oi->aluop != BPF_ADD && oi->aluop != BPF_SUB) ||
+	    oi->kind != K2_KIND_ALU)
 		return k2_fail(m, K2_RUN_EPTR, "pointer arithmetic other than 64-bit add/sub");
 	if (td == K2_T_MAP || ts == K2_T_MAP || td == K2_T_PKT_END || ts == K2_T_PKT_END) {
 		if (!(oi->aluop == BPF_SUB && td != K2_T_SCALAR && ts != K2_T_SCALAR))
@@ -93,7 +95,8 @@ static int jmp_slow(struct k2_machine *m, const struct k2_dinsn *d)
 		return k2_fail(m, K2_RUN_EPTR, "32-bit compare of a pointer") + 2;
 	if (td != K2_T_SCALAR && ts != K2_T_SCALAR) {
 		if (!same_object(td, a, ts, b))
-			return k2_fail(m, K2_RUN_EPTR, "compare of pointers to different objects") + 2;
+			return k2_fail(m, K2_RUN_EPTR, "compare of pointers to different objects") +
+			       2;
 	} else if ((td == K2_T_SCALAR ? a : b) != 0 || oi->aluop == BPF_JSET) {
 		return k2_fail(m, K2_RUN_EPTR, "compare of a pointer with a non-zero scalar") + 2;
 	}
@@ -107,6 +110,85 @@ static uint64_t bswap(uint64_t v, unsigned w)
 	if (w == 32)
 		return __builtin_bswap32((uint32_t)v);
 	return __builtin_bswap64(v);
+}
+
+/*
+ * Fast paths for the common accesses: packet, and the current frame's stack when every byte
+ * is a plain initialised scalar. Anything else (and every store of a window run, which is
+ * logged) takes the checked path in mem.c, which also reports the errors.
+ */
+static inline uint8_t *pkt_fast(const struct k2_machine *m, uint64_t addr, uint32_t size)
+{
+	uint64_t rel = addr - K2_ADDR(K2_RGN_PKT, 0, 0);
+
+	if (rel < m->data_off || rel > m->end_off || size > m->end_off - rel)
+		return NULL;
+	return (uint8_t *)m->pkt + rel;
+}
+
+static inline uint32_t stack_fast(const struct k2_machine *m, uint64_t addr, uint32_t size)
+{
+	uint64_t rel = addr - K2_ADDR(K2_RGN_STACK, 0, 0);
+	uint32_t off = (uint32_t)rel, so;
+
+	if ((rel >> 32) != m->depth || off > K2_STACK_SIZE - size)
+		return UINT32_MAX;
+	so = m->depth * K2_STACK_SIZE + off;
+	if (m->spill[so / 8] != K2_T_SCALAR || m->spill[(so + size - 1) / 8] != K2_T_SCALAR)
+		return UINT32_MAX;
+	return so;
+}
+
+static inline bool load_fast(const struct k2_machine *m, uint8_t t, uint64_t addr, uint32_t size,
+			     uint64_t *v)
+{
+	const uint8_t *p;
+	uint32_t so;
+
+	*v = 0;
+	if (t == K2_T_PKT) {
+		p = pkt_fast(m, addr, size);
+		if (!p)
+			return false;
+		memcpy(v, p, size);
+		return true;
+	}
+	if (t != K2_T_STACK || (so = stack_fast(m, addr, size)) == UINT32_MAX)
+		return false;
+	for (uint32_t i = 0; i < size; i++)
+		if (!m->sinit[so + i])
+			return false;
+	memcpy(v, m->stack + so, size);
+	return true;
+}
+
+static inline bool store_fast(struct k2_machine *m, uint8_t t, uint64_t addr, uint32_t size,
+			      uint64_t v)
+{
+	uint8_t *p;
+	uint32_t so;
+
+	if (m->log)
+		return false;
+	if (t == K2_T_PKT) {
+		p = pkt_fast(m, addr, size);
+		if (!p)
+			return false;
+		memcpy(p, &v, size);
+		return true;
+	}
+	if (t != K2_T_STACK || (so = stack_fast(m, addr, size)) == UINT32_MAX)
+		return false;
+	memcpy(m->stack + so, &v, size);
+	memset(m->sinit + so, 1, size);
+	return true;
+}
+
+static uint64_t sext_to(uint64_t v, uint32_t size)
+{
+	unsigned sh = 64 - size * 8;
+
+	return (uint64_t)((int64_t)(v << sh) >> sh);
 }
 
 static int call_pseudo(struct k2_machine *m, uint32_t ret_pc)
@@ -158,7 +240,8 @@ static int lddw_value(struct k2_vm *vm, struct k2_machine *m, const struct k2_di
 	int32_t s = k2_ov_lookup(vm, m, d->aux, (const uint8_t *)&zero, &err);
 
 	if (s < 0)
-		return err ? K2_STOP_ERROR : k2_fail(m, K2_RUN_EINSN, "map value load of an empty map");
+		return err ? K2_STOP_ERROR
+			   : k2_fail(m, K2_RUN_EINSN, "map value load of an empty map");
 	m->r[d->dst] = K2_ADDR(K2_RGN_MAPVAL, (uint32_t)s, 0) + (uint64_t)(int64_t)off;
 	m->t[d->dst] = K2_T_MAP_VALUE;
 	return 0;
@@ -168,7 +251,7 @@ static int lddw_value(struct k2_vm *vm, struct k2_machine *m, const struct k2_di
 #pragma GCC diagnostic ignored "-Woverride-init"
 
 int k2_exec(struct k2_vm *vm, struct k2_machine *m, const struct k2_dinsn *code, uint64_t budget,
-	    int64_t snap_pc, int32_t *wexit)
+	    int32_t *wexit)
 {
 #define L(op) [K2_OP_##op] = &&L_##op
 	static const void *const labels[K2_XOP__COUNT] = {
@@ -215,7 +298,6 @@ int k2_exec(struct k2_vm *vm, struct k2_machine *m, const struct k2_dinsn *code,
 	uint8_t vt;
 	int rc;
 
-	(void)snap_pc;
 #define DISPATCH() do { steps++; goto *labels[d->op]; } while (0)
 #define NEXT() do { d = &code[++pc]; DISPATCH(); } while (0)
 #define STOP(code_) do { m->pc = pc; m->steps = steps; return (code_); } while (0)
@@ -227,13 +309,16 @@ int k2_exec(struct k2_vm *vm, struct k2_machine *m, const struct k2_dinsn *code,
 
 	/* ---- ALU: fast path for initialised scalars, else alu_slow ------------------------- */
 #define ALU64_K(op, expr) L_##op: if (unlikely(t[d->dst])) { goto alu_slow; } \
-	{ uint64_t a = r[d->dst], b = (uint64_t)(int64_t)d->imm; (void)a; (void)b; r[d->dst] = (expr); } NEXT();
+	{ uint64_t a = r[d->dst], b = (uint64_t)(int64_t)d->imm; (void)a; (void)b; \
+	  r[d->dst] = (expr); } NEXT();
 #define ALU64_X(op, expr) L_##op: if (unlikely(t[d->dst] | t[d->src])) { goto alu_slow; } \
 	{ uint64_t a = r[d->dst], b = r[d->src]; (void)a; (void)b; r[d->dst] = (expr); } NEXT();
 #define ALU32_K(op, expr) L_##op: if (unlikely(t[d->dst])) { goto alu_slow; } \
-	{ uint32_t a = (uint32_t)r[d->dst], b = (uint32_t)d->imm; (void)a; (void)b; r[d->dst] = (uint32_t)(expr); } NEXT();
+	{ uint32_t a = (uint32_t)r[d->dst], b = (uint32_t)d->imm; (void)a; (void)b; \
+	  r[d->dst] = (uint32_t)(expr); } NEXT();
 #define ALU32_X(op, expr) L_##op: if (unlikely(t[d->dst] | t[d->src])) { goto alu_slow; } \
-	{ uint32_t a = (uint32_t)r[d->dst], b = (uint32_t)r[d->src]; (void)a; (void)b; r[d->dst] = (uint32_t)(expr); } NEXT();
+	{ uint32_t a = (uint32_t)r[d->dst], b = (uint32_t)r[d->src]; (void)a; (void)b; \
+	  r[d->dst] = (uint32_t)(expr); } NEXT();
 #define ALU_BOTH(n64, n32, expr) ALU64_K(n64##_K, expr) ALU64_X(n64##_X, expr) \
 	ALU32_K(n32##_K, expr) ALU32_X(n32##_X, expr)
 
@@ -256,10 +341,14 @@ int k2_exec(struct k2_vm *vm, struct k2_machine *m, const struct k2_dinsn *code,
 	ALU32_K(ARSH32_K, (uint32_t)((int32_t)a >> (b & 31)))
 	ALU32_X(ARSH32_X, (uint32_t)((int32_t)a >> (b & 31)))
 	/* Signed: x / 0 = 0, x % 0 = x, x / -1 = -x (INT_MIN / -1 = INT_MIN), x % -1 = 0. */
-#define SDIV64(a, b) ((b) == 0 ? 0 : (int64_t)(b) == -1 ? -(a) : (uint64_t)((int64_t)(a) / (int64_t)(b)))
-#define SMOD64(a, b) ((b) == 0 ? (a) : (int64_t)(b) == -1 ? 0 : (uint64_t)((int64_t)(a) % (int64_t)(b)))
-#define SDIV32(a, b) ((b) == 0 ? 0 : (int32_t)(b) == -1 ? -(a) : (uint32_t)((int32_t)(a) / (int32_t)(b)))
-#define SMOD32(a, b) ((b) == 0 ? (a) : (int32_t)(b) == -1 ? 0 : (uint32_t)((int32_t)(a) % (int32_t)(b)))
+#define SDIV64(a, b) ((b) == 0 ? 0 : (int64_t)(b) == -1 ? -(a) : \
+		      (uint64_t)((int64_t)(a) / (int64_t)(b)))
+#define SMOD64(a, b) ((b) == 0 ? (a) : (int64_t)(b) == -1 ? 0 : \
+		      (uint64_t)((int64_t)(a) % (int64_t)(b)))
+#define SDIV32(a, b) ((b) == 0 ? 0 : (int32_t)(b) == -1 ? -(a) : \
+		      (uint32_t)((int32_t)(a) / (int32_t)(b)))
+#define SMOD32(a, b) ((b) == 0 ? (a) : (int32_t)(b) == -1 ? 0 : \
+		      (uint32_t)((int32_t)(a) % (int32_t)(b)))
 	ALU64_K(SDIV64_K, SDIV64(a, b)) ALU64_X(SDIV64_X, SDIV64(a, b))
 	ALU64_K(SMOD64_K, SMOD64(a, b)) ALU64_X(SMOD64_X, SMOD64(a, b))
 	ALU32_K(SDIV32_K, SDIV32(a, b)) ALU32_X(SDIV32_X, SDIV32(a, b))
@@ -305,7 +394,8 @@ alu_slow:
 
 	/* ---- jumps ------------------------------------------------------------------------ */
 #define JK(op, w, expr) L_##op: if (unlikely(t[d->dst])) { goto jmp_slow; } \
-	{ uint64_t a = r[d->dst], b = (uint64_t)(int64_t)d->imm; if (expr) { JUMP_TO(d->tgt); } } NEXT();
+	{ uint64_t a = r[d->dst], b = (uint64_t)(int64_t)d->imm; \
+	  if (expr) { JUMP_TO(d->tgt); } } NEXT();
 #define JX(op, w, expr) L_##op: if (unlikely(t[d->dst] | t[d->src])) { goto jmp_slow; } \
 	{ uint64_t a = r[d->dst], b = r[d->src]; if (expr) { JUMP_TO(d->tgt); } } NEXT();
 #define J64(n, expr) JK(n##64_K, 64, expr) JX(n##64_X, 64, expr)
@@ -370,19 +460,30 @@ L_EXIT:
 	DISPATCH();
 
 	/* ---- memory ----------------------------------------------------------------------- */
-#define LDX(op, size, sx) L_##op: m->pc = pc; \
-	if (k2_mem_load(vm, m, t[d->src], r[d->src] + (uint64_t)(int64_t)d->off, size, sx, &v, &vt)) \
+#define LDX(op, size, sx) L_##op: \
+	if (likely(load_fast(m, t[d->src], r[d->src] + (uint64_t)(int64_t)d->off, size, &v))) { \
+		r[d->dst] = sx ? sext_to(v, size) : v; t[d->dst] = K2_T_SCALAR; NEXT(); } \
+	m->pc = pc; \
+	if (k2_mem_load(vm, m, t[d->src], r[d->src], d->off, size, sx, &v, &vt)) \
 		STOP(K2_STOP_ERROR); \
 	r[d->dst] = v; t[d->dst] = vt; NEXT();
 	LDX(LDXB, 1, false) LDX(LDXH, 2, false) LDX(LDXW, 4, false) LDX(LDXDW, 8, false)
 	LDX(LDSXB, 1, true) LDX(LDSXH, 2, true) LDX(LDSXW, 4, true)
-#define ST(op, size) L_##op: m->pc = pc; \
-	if (k2_mem_store(vm, m, t[d->dst], r[d->dst] + (uint64_t)(int64_t)d->off, size, \
-			 (uint64_t)(int64_t)d->imm, K2_T_SCALAR)) { STOP(K2_STOP_ERROR); } NEXT();
+#define ST(op, size) L_##op: \
+	if (likely(store_fast(m, t[d->dst], r[d->dst] + (uint64_t)(int64_t)d->off, size, \
+			      (uint64_t)(int64_t)d->imm))) { NEXT(); } \
+	m->pc = pc; \
+	if (k2_mem_store(vm, m, t[d->dst], r[d->dst], d->off, size, (uint64_t)(int64_t)d->imm, \
+			 K2_T_SCALAR)) { STOP(K2_STOP_ERROR); } NEXT();
 	ST(STB, 1) ST(STH, 2) ST(STW, 4) ST(STDW, 8)
-#define STX(op, size) L_##op: m->pc = pc; \
-	if (k2_mem_store(vm, m, t[d->dst], r[d->dst] + (uint64_t)(int64_t)d->off, size, \
-			 r[d->src], t[d->src])) { STOP(K2_STOP_ERROR); } NEXT();
+#define STX(op, size) L_##op: \
+	if (likely(t[d->src] == K2_T_SCALAR && \
+		   store_fast(m, t[d->dst], r[d->dst] + (uint64_t)(int64_t)d->off, size, \
+			      r[d->src]))) \
+		{ NEXT(); } \
+	m->pc = pc; \
+	if (k2_mem_store(vm, m, t[d->dst], r[d->dst], d->off, size, r[d->src], t[d->src])) \
+		{ STOP(K2_STOP_ERROR); } NEXT();
 	STX(STXB, 1) STX(STXH, 2) STX(STXW, 4) STX(STXDW, 8)
 L_ATOMIC:
 	m->pc = pc;
@@ -415,10 +516,12 @@ L_LDDW_FUNC:
 #define LDA(op, size, kexpr) m->pc = pc; \
 	rc = k2_ld_abs(vm, m, (kexpr), size); \
 	if (rc == K2_STOP_ERROR) { STOP(K2_STOP_ERROR); } \
-	if (rc == 2) { if (wexit) { *wexit = K2_WEXIT_RETURN; STOP(K2_STOP_WEXIT); } STOP(K2_STOP_EXIT); } \
+	if (rc == 2) { if (wexit) { *wexit = K2_WEXIT_RETURN; STOP(K2_STOP_WEXIT); } \
+		       STOP(K2_STOP_EXIT); } \
 	NEXT();
 #define LDI(op, size) L_##op: if (unlikely(t[d->src])) { \
-	FAIL(t[d->src] == K2_T_UNINIT ? K2_RUN_EUNINIT : K2_RUN_EPTR, "LD_IND offset is not a scalar"); } \
+	FAIL(t[d->src] == K2_T_UNINIT ? K2_RUN_EUNINIT : K2_RUN_EPTR, \
+	     "LD_IND offset is not a scalar"); } \
 	LDA(op, size, (int32_t)(uint32_t)(r[d->src] + (uint64_t)(int64_t)d->imm))
 	L_LDABSB: LDA(LDABSB, 1, d->imm)
 	L_LDABSH: LDA(LDABSH, 2, d->imm)

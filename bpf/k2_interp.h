@@ -51,8 +51,9 @@ enum k2_region {
 };
 
 #define K2_ADDR_TOP 0xffff000000000000ULL
-#define K2_ADDR(rgn, idx, off) \
-	(K2_ADDR_TOP | ((uint64_t)(rgn) << 44) | ((uint64_t)(idx) << 32) | (uint64_t)(uint32_t)(off))
+#define K2_ADDR(rgn, idx, off)                                                 \
+	(K2_ADDR_TOP | ((uint64_t)(rgn) << 44) | ((uint64_t)(idx) << 32) |     \
+	 (uint64_t)(uint32_t)(off))
 #define K2_ADDR_RGN(a) ((unsigned)(((a) >> 44) & 0xf))
 #define K2_ADDR_IDX(a) ((uint32_t)(((a) >> 32) & 0xfff))
 #define K2_ADDR_OFF(a) ((uint32_t)(a))
@@ -124,7 +125,7 @@ struct k2_input {
 	uint32_t ctx_len;
 	uint32_t n_ndet;
 	uint32_t cpu;
-	uint8_t pkt[K2_PKT_MAX + 32];
+	uint8_t pkt[K2_PKT_MAX + 32];  /* room for up to 32 bytes of XDP metadata too */
 	uint8_t ctx[K2_CTX_MAX];
 	uint64_t ndet[K2_NDET_MAX];
 	uint64_t kmem_seed;
@@ -158,7 +159,7 @@ struct k2_effect {
 	uint32_t helper;    /* helper id (bpf_func_id) */
 	uint32_t insn;      /* instruction index of the call */
 	uint64_t args[5];   /* scalar arguments (pointers are replaced by their data below) */
-	uint32_t data_off;  /* copied bytes (perf/ringbuf output, printk format), in the run's data */
+	uint32_t data_off;  /* copied bytes (perf/ringbuf data, printk format) in effect_data */
 	uint32_t data_len;
 	int64_t ret;        /* what the helper returned */
 };
@@ -190,7 +191,35 @@ struct k2_result {
 /*
  * The interpreter for one program: preallocated once, then run many times without
  * allocating. The program is checked once (k2_insns_check) and decoded into a compact
- * form when the VM is made or given new instructions.
+ * form when the VM is made or given new instructions. A VM (and the window states made
+ * for it) belongs to one thread at a time; make one VM per thread.
+ *
+ * Semantic decisions (the kernel, 6.18, was measured for each; tests/semantics holds them):
+ * - Everything a run may observe is deterministic. Where root's verifier accepts a program
+ *   whose result depends on garbage or on real addresses, the run is an error instead:
+ *   reading uninitialised stack (also as helper memory) is K2_RUN_EUNINIT; returning a
+ *   pointer, storing one anywhere but an aligned 8-byte stack slot, pointer arithmetic other
+ *   than 64-bit add/sub of a scalar (or the difference of two pointers into one object),
+ *   compares of pointers into different objects or with a non-zero scalar are K2_RUN_EPTR.
+ * - After a helper that moves packet bounds, every packet pointer (registers and spills of
+ *   every frame) is uninitialised, as the verifier invalidates them.
+ * - Context access follows the verifier's per-type rules: offsets, sizes, narrow loads,
+ *   read-only fields, constant offset from the unmodified context pointer.
+ * - A failed tail call (index out of range, empty slot, 33 tail calls) returns -ENOENT in
+ *   r0 and falls through (the kernel's JIT leaves r0 undefined there); a successful one ends
+ *   the run with K2_RUN_OK, res->tail_call set and r0 as it was.
+ * - Hash maps count elements as the kernel: a new key in a full map is -E2BIG (LPM:
+ *   -ENOSPC); LRU maps evict the least recently used element by the run's own order (the
+ *   kernel's per-CPU LRU lists may pick another victim: a known approximation).
+ * - Updating an existing element of a non-per-CPU hash or LPM map makes a new element, so
+ *   pointers from an earlier lookup no longer reach the map (as the kernel's replace).
+ * - Helpers without a deterministic result (ktime, prandom, pid/uid, cgroup id, jiffies,
+ *   fib_lookup, comm) read the input's ndet values in call order; get_smp_processor_id is
+ *   the input's cpu; probe_read_kernel/user read modelled kernel memory (k2_kmem_byte),
+ *   faulting (-EFAULT, zeroed buffer) on the NULL page and on the other half of the
+ *   address space; trace_printk returns the length its integer, %c, %s (program memory)
+ *   and %p (16 characters) conversions print.
+ * - Map-in-map elements hold the index of the inner map among the program's maps.
  */
 struct k2_vm;
 
@@ -206,8 +235,9 @@ struct k2_vm_opts {
 int k2_vm_new(const struct k2_prog *prog, const struct k2_vm_opts *opts, struct k2_vm **out,
 	      struct k2_err *e);
 void k2_vm_free(struct k2_vm *vm);
-/* Swaps in other instructions of the same program type and maps (a candidate). Allocates
- * only when the program is longer than any before. */
+/* Swaps in other instructions of the same program type and maps (a candidate). The code
+ * buffer grows only for a program longer than any before (k2_insns_check itself takes a
+ * small scratch). After a failure the VM runs nothing (K2_RUN_EINSN) until a success. */
 int k2_vm_set_insns(struct k2_vm *vm, const struct bpf_insn *insns, uint32_t n, struct k2_err *e);
 
 /* Runs the whole program on one input. Returns 0 (the outcome is in res->status). */
@@ -317,6 +347,49 @@ int k2_vm_wrun(struct k2_vm *vm, const struct k2_window *w, struct k2_wstate *st
  */
 uint32_t k2_wout_distance(const struct k2_wout *ref, const struct k2_wout *cand, uint16_t live,
 			  bool *error);
+
+/*
+ * Data-driven semantics cases (tests/semantics, .k2t files; the format is described in
+ * tests/semantics/README.md): a program in text form, its maps and their contents, one
+ * input, and what must come out. The interpreter's harness and the kernel harness read
+ * the same files with k2_case_load().
+ */
+#define K2_CASE_MAPS 16
+#define K2_CASE_EXPECTS 64
+
+enum k2_expect_kind {
+	K2_EXP_R0, K2_EXP_STATUS, K2_EXP_PKT, K2_EXP_MAP, K2_EXP_MAP_ABSENT, K2_EXP_N_EFFECTS,
+	K2_EXP_EFFECT, K2_EXP_CTX32, K2_EXP_TAIL_CALL, K2_EXP_ERR_INSN, K2_EXP_META_LEN,
+};
+
+struct k2_expect {
+	enum k2_expect_kind kind;
+	uint32_t line;          /* in the case file */
+	uint64_t val;           /* r0, status, count, ctx offset, tail index, insn, effect index */
+	uint64_t val2;          /* ctx value, effect helper id */
+	uint32_t map;
+	uint8_t *key, *bytes;   /* map key / expected value, packet, effect data (NULL: any) */
+	uint32_t len;
+};
+
+struct k2_case {
+	char name[256];
+	struct k2_prog prog;         /* type, insns, maps */
+	struct k2_map maps[K2_CASE_MAPS];
+	uint32_t ncpus;
+	struct k2_mapstate *ms;      /* the maps' contents at entry */
+	struct k2_input in;          /* in.maps = ms */
+	struct k2_expect exp[K2_CASE_EXPECTS];
+	uint32_t n_exp;
+	char kernel_skip[128];       /* why the kernel cannot run this case ("" if it can) */
+};
+
+int k2_case_parse(const char *text, const char *name, struct k2_case **out, struct k2_err *e);
+int k2_case_load(const char *path, struct k2_case **out, struct k2_err *e);
+void k2_case_free(struct k2_case *c);
+/* Runs a case in the interpreter; 0 when every expectation holds, else -EDOM with e->msg
+ * "file:line: expected ..., got ...". */
+int k2_case_run(const struct k2_case *c, struct k2_err *e);
 
 /* `k2 run FILE.o -s SECTION --packet FILE.bin [--ctx FILE.bin] [--map-init ...]`. */
 int k2_cmd_run(int argc, char **argv);

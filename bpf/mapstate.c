@@ -6,14 +6,14 @@
 
 struct k2_mstore {
 	struct k2_mapinfo mi;
-	uint32_t vstride;       /* value bytes of one element: value_size * (ncpus if per-CPU) */
-	uint8_t *vals;          /* array-like: max_entries * vstride */
-	uint8_t *present;       /* object arrays: populated indices */
-	uint32_t n, cap;        /* hash-like and LPM: dense entries */
+	uint32_t vstride; /* value bytes of one element: value_size * (ncpus if per-CPU) */
+	uint8_t *vals;	  /* array-like: max_entries * vstride */
+	uint8_t *present; /* object arrays: populated indices */
+	uint32_t n, cap;  /* hash-like and LPM: dense entries */
 	uint8_t *keys;
 	uint8_t *hvals;
 	uint64_t *tick;
-	int32_t *index;         /* open addressing, entry + 1; 0 = empty */
+	int32_t *index; /* open addressing, entry + 1; 0 = empty */
 	uint32_t icap;
 };
 
@@ -86,6 +86,16 @@ static int store_init(struct k2_mstore *s, const struct k2_map *def, uint32_t nc
 		      struct k2_err *e)
 {
 	k2_mapinfo_fill(&s->mi, def);
+	/* libbpf sizes a perf event array by itself: 4-byte keys and values, one per CPU. */
+	if (def->type == BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
+		if (!s->mi.def.key_size)
+			s->mi.def.key_size = s->mi.ksize = 4;
+		if (!s->mi.def.value_size)
+			s->mi.def.value_size = s->mi.vsize = 4;
+		if (!s->mi.def.max_entries)
+			s->mi.def.max_entries = ncpus;
+		def = &s->mi.def;
+	}
 	if (!type_known(&s->mi))
 		return k2_err_set(e, -EOPNOTSUPP, "map %s: type %u is not modelled", def->name,
 				  def->type);
@@ -436,7 +446,8 @@ static void entry_remove(struct k2_mstore *s, int32_t ent)
 	if ((uint32_t)ent != last) {
 		memmove(s->keys + (size_t)ent * ks, s->keys + (size_t)(ent + 1) * ks,
 			(size_t)(last - ent) * ks);
-		memmove(s->hvals + (size_t)ent * s->vstride, s->hvals + (size_t)(ent + 1) * s->vstride,
+		memmove(s->hvals + (size_t)ent * s->vstride,
+			s->hvals + (size_t)(ent + 1) * s->vstride,
 			(size_t)(last - ent) * s->vstride);
 		memmove(s->tick + ent, s->tick + ent + 1, (size_t)(last - ent) * sizeof(*s->tick));
 	}
@@ -583,8 +594,7 @@ int k2_mapstate_lookup(const struct k2_mapstate *ms, uint32_t map, const void *k
 	return 0;
 }
 
-int k2_mapstate_next_key(const struct k2_mapstate *ms, uint32_t map, const void *key,
-			 void *next)
+int k2_mapstate_next_key(const struct k2_mapstate *ms, uint32_t map, const void *key, void *next)
 {
 	const struct k2_mstore *s;
 	int32_t ent;

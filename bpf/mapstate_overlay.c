@@ -1,4 +1,4 @@
-/* bpf/mapstate_overlay.c: a run's copy-on-write view of the maps: element slots over the shared state. */
+/* bpf/mapstate_overlay.c: a run's copy-on-write view of the maps: slots over the state. */
 #include <string.h>
 
 #include "bpf/vm_internal.h"
@@ -265,7 +265,9 @@ int k2_ov_update(struct k2_vm *vm, struct k2_machine *m, uint32_t map, const uin
 	int32_t s;
 
 	*err = 0;
-	if (flags > BPF_EXIST) {
+	/* The kernel's order of checks: flags, index, NOEXIST, then BPF_F_LOCK (no map here
+	 * has a spin lock); the LPM trie takes no BPF_F_LOCK at all. */
+	if ((flags & ~(uint64_t)BPF_F_LOCK) > BPF_EXIST || (mi->lpm && flags > BPF_EXIST)) {
 		*err = -EINVAL;
 		return 0;
 	}
@@ -275,8 +277,12 @@ int k2_ov_update(struct k2_vm *vm, struct k2_machine *m, uint32_t map, const uin
 			*err = -E2BIG;
 			return 0;
 		}
-		if (flags == BPF_NOEXIST) {
+		if (flags & BPF_NOEXIST) {
 			*err = -EEXIST;
+			return 0;
+		}
+		if (flags & BPF_F_LOCK) {
+			*err = -EINVAL;
 			return 0;
 		}
 		s = exact(vm, m, map, key, &absent);
@@ -284,6 +290,10 @@ int k2_ov_update(struct k2_vm *vm, struct k2_machine *m, uint32_t map, const uin
 			return -1;
 		memcpy(k2_slot_val(m, (uint32_t)s), val, mi->vsize);
 		m->changed[map] = 1;
+		return 0;
+	}
+	if (flags & BPF_F_LOCK) {
+		*err = -EINVAL;
 		return 0;
 	}
 	if (mi->lpm) {
@@ -300,8 +310,7 @@ int k2_ov_update(struct k2_vm *vm, struct k2_machine *m, uint32_t map, const uin
 	return 0;
 }
 
-int k2_ov_delete(struct k2_vm *vm, struct k2_machine *m, uint32_t map, const uint8_t *key,
-		 int *err)
+int k2_ov_delete(struct k2_vm *vm, struct k2_machine *m, uint32_t map, const uint8_t *key, int *err)
 {
 	const struct k2_mapinfo *mi = &vm->maps[map];
 	bool absent;
@@ -353,8 +362,7 @@ bool k2_ov_populated(struct k2_vm *vm, struct k2_machine *m, uint32_t map, uint3
 /* ---- after a run ----------------------------------------------------------------------- */
 
 /* The full value (ncpus columns for per-CPU maps) of a present slot. */
-static void full_value(const struct k2_vm *vm, const struct k2_machine *m, uint32_t s,
-		       uint8_t *out)
+static void full_value(const struct k2_vm *vm, const struct k2_machine *m, uint32_t s, uint8_t *out)
 {
 	const struct k2_slot *sl = &m->slots[s];
 	const struct k2_mapinfo *mi = &vm->maps[sl->map];
@@ -367,8 +375,8 @@ static void full_value(const struct k2_vm *vm, const struct k2_machine *m, uint3
 	}
 	for (uint32_t c = 0; c < nc; c++) {
 		if (sl->base >= 0)
-			memcpy(out + (size_t)c * mi->vsize, k2_ms_entry_val(ms, sl->map, sl->base, c),
-			       mi->vsize);
+			memcpy(out + (size_t)c * mi->vsize,
+			       k2_ms_entry_val(ms, sl->map, sl->base, c), mi->vsize);
 		else
 			memset(out + (size_t)c * mi->vsize, 0, mi->vsize);
 	}

@@ -1,4 +1,4 @@
-/* bpf/mem.c: memory behind synthetic addresses: region checks, stack initialisation, spills, atomics. */
+/* bpf/mem.c: memory behind synthetic addresses: region checks, stack init, spills, atomics. */
 #include <string.h>
 
 #include "bpf/vm_internal.h"
@@ -48,13 +48,15 @@ uint8_t *k2_mem_resolve(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint6
 			return fail_null(m, K2_RUN_EMEM, "map value access out of bounds");
 		if (write) {
 			if (m->slots[idx].ro)
-				return fail_null(m, K2_RUN_EMEM, "write into a read-only map value");
+				return fail_null(m, K2_RUN_EMEM,
+						 "write into a read-only map value");
 			if (m->slots[idx].state == K2_SLOT_PRESENT)
 				m->changed[m->slots[idx].map] = 1;
 		}
 		return k2_slot_val(m, idx) + off;
 	case K2_T_UNINIT:
-		return fail_null(m, K2_RUN_EUNINIT, "memory access through an uninitialised register");
+		return fail_null(m, K2_RUN_EUNINIT,
+				 "memory access through an uninitialised register");
 	case K2_T_SCALAR:
 		return fail_null(m, K2_RUN_EMEM, "memory access through a scalar (or NULL)");
 	case K2_T_PKT_END:
@@ -65,13 +67,14 @@ uint8_t *k2_mem_resolve(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint6
 	}
 }
 
-int k2_wlog_add(struct k2_machine *m, uint64_t addr, uint8_t *host, uint8_t *init,
-		uint8_t *spill, uint32_t size)
+int k2_wlog_add(struct k2_machine *m, uint64_t addr, uint8_t *host, uint8_t *init, uint8_t *spill,
+		uint32_t size)
 {
 	struct k2_wlog_ent *e;
 
 	if (m->log->n >= K2_WLOG_MAX)
-		return k2_fail(m, K2_RUN_ECAP, "window run made more stores than the write log holds");
+		return k2_fail(m, K2_RUN_ECAP,
+			       "window run made more stores than the write log holds");
 	e = &m->log->e[m->log->n++];
 	e->addr = addr;
 	e->host = host;
@@ -109,9 +112,10 @@ static uint64_t sext(uint64_t v, uint32_t size)
 	return (uint64_t)((int64_t)(v << sh) >> sh);
 }
 
-int k2_mem_load(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t addr, uint32_t size,
-		bool sx, uint64_t *val, uint8_t *vt)
+int k2_mem_load(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t base, int16_t off16,
+		uint32_t size, bool sx, uint64_t *val, uint8_t *vt)
 {
+	uint64_t addr = base + (uint64_t)(int64_t)off16;
 	uint8_t *init, *host, *sp;
 	uint32_t nsp;
 	uint64_t v = 0;
@@ -119,6 +123,8 @@ int k2_mem_load(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t addr
 	if (t == K2_T_CTX) {
 		uint64_t off = addr - K2_ADDR(K2_RGN_CTX, 0, 0);
 
+		if (base != K2_ADDR(K2_RGN_CTX, 0, 0))
+			return k2_fail(m, K2_RUN_EMEM, "dereference of a modified context pointer");
 		if (sx)
 			return k2_fail(m, K2_RUN_EMEM, "sign-extending load from the context");
 		if (off >= K2_CTX_MAX)
@@ -144,9 +150,10 @@ int k2_mem_load(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t addr
 	return 0;
 }
 
-int k2_mem_store(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t addr, uint32_t size,
-		 uint64_t val, uint8_t vt)
+int k2_mem_store(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t base, int16_t off16,
+		 uint32_t size, uint64_t val, uint8_t vt)
 {
+	uint64_t addr = base + (uint64_t)(int64_t)off16;
 	uint8_t *init, *host, *sp = NULL;
 	uint32_t nsp = 0;
 
@@ -155,6 +162,8 @@ int k2_mem_store(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t add
 	if (t == K2_T_CTX) {
 		uint64_t off = addr - K2_ADDR(K2_RGN_CTX, 0, 0);
 
+		if (base != K2_ADDR(K2_RGN_CTX, 0, 0))
+			return k2_fail(m, K2_RUN_EMEM, "dereference of a modified context pointer");
 		if (vt != K2_T_SCALAR)
 			return k2_fail(m, K2_RUN_EPTR, "pointer stored into the context");
 		if (off >= K2_CTX_MAX)
@@ -205,13 +214,14 @@ int k2_mem_atomic(struct k2_vm *vm, struct k2_machine *m, const struct k2_dinsn 
 {
 	const struct k2_opinfo *oi = k2_op_info((enum k2_op)d->op);
 	uint32_t size = oi->width / 8;
-	uint64_t addr = m->r[d->dst] + (int64_t)d->off, old, nv, mask = size == 8 ? ~0ull : 0xffffffffull;
+	uint64_t base = m->r[d->dst], old, nv, mask = size == 8 ? ~0ull : 0xffffffffull;
 	uint8_t t = m->t[d->dst], vt;
 	bool cmpx = oi->aluop == BPF_CMPXCHG;
 
 	if (t != K2_T_STACK && t != K2_T_MAP_VALUE) {
 		if (t == K2_T_UNINIT)
-			return k2_fail(m, K2_RUN_EUNINIT, "atomic through an uninitialised register");
+			return k2_fail(m, K2_RUN_EUNINIT,
+				       "atomic through an uninitialised register");
 		return k2_fail(m, K2_RUN_EMEM, "atomic operation outside the stack and map values");
 	}
 	if (m->t[d->src] != K2_T_SCALAR)
@@ -220,7 +230,7 @@ int k2_mem_atomic(struct k2_vm *vm, struct k2_machine *m, const struct k2_dinsn 
 	if (cmpx && m->t[0] != K2_T_SCALAR)
 		return k2_fail(m, m->t[0] == K2_T_UNINIT ? K2_RUN_EUNINIT : K2_RUN_EPTR,
 			       "cmpxchg compares r0, which is not an initialised scalar");
-	if (k2_mem_load(vm, m, t, addr, size, false, &old, &vt))
+	if (k2_mem_load(vm, m, t, base, d->off, size, false, &old, &vt))
 		return K2_STOP_ERROR;
 	if (vt != K2_T_SCALAR)
 		return k2_fail(m, K2_RUN_EPTR, "atomic on a spilled pointer");
@@ -230,7 +240,7 @@ int k2_mem_atomic(struct k2_vm *vm, struct k2_machine *m, const struct k2_dinsn 
 	} else {
 		nv = atomic_alu(oi->aluop, old, m->r[d->src]);
 	}
-	if (k2_mem_store(vm, m, t, addr, size, nv & mask, K2_T_SCALAR))
+	if (k2_mem_store(vm, m, t, base, d->off, size, nv & mask, K2_T_SCALAR))
 		return K2_STOP_ERROR;
 	if (oi->flags & K2_F_FETCH)
 		m->r[d->src] = old;
@@ -244,8 +254,9 @@ static uint8_t *helper_mem(struct k2_vm *vm, struct k2_machine *m, uint8_t t, ui
 	uint32_t nsp;
 
 	if (t != K2_T_STACK && t != K2_T_PKT && t != K2_T_PKT_META && t != K2_T_MAP_VALUE)
-		return fail_null(m, t == K2_T_UNINIT ? K2_RUN_EUNINIT : K2_RUN_EHELPER,
-				 "helper memory argument is not a stack, packet or map value pointer");
+		return fail_null(
+			m, t == K2_T_UNINIT ? K2_RUN_EUNINIT : K2_RUN_EHELPER,
+			"helper memory argument is not a stack, packet or map value pointer");
 	if (len > K2_PKT_BUF)
 		return fail_null(m, K2_RUN_EHELPER, "helper memory argument too large");
 	host = k2_mem_resolve(vm, m, t, addr, (uint32_t)len, write, &init);
@@ -265,8 +276,8 @@ static uint8_t *helper_mem(struct k2_vm *vm, struct k2_machine *m, uint8_t t, ui
 	return host;
 }
 
-const uint8_t *k2_mem_helper_read(struct k2_vm *vm, struct k2_machine *m, uint8_t t,
-				  uint64_t addr, uint64_t len)
+const uint8_t *k2_mem_helper_read(struct k2_vm *vm, struct k2_machine *m, uint8_t t, uint64_t addr,
+				  uint64_t len)
 {
 	return helper_mem(vm, m, t, addr, len, false);
 }

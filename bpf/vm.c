@@ -1,4 +1,4 @@
-/* bpf/vm.c: making an interpreter for a program: decoding, preallocation, whole-program runs, snapshots. */
+/* bpf/vm.c: an interpreter for a program: decoding, preallocation, runs, snapshots. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,8 +27,8 @@ static int32_t map_of_fd(const struct k2_vm *vm, int32_t fd)
 }
 
 /* Resolves a map reference of an ld_imm64 to a map index (aux). */
-static int decode_map(const struct k2_vm *vm, const struct bpf_insn *in, enum k2_op op,
-		      uint32_t i, struct k2_dinsn *d, struct k2_err *e)
+static int decode_map(const struct k2_vm *vm, const struct bpf_insn *in, enum k2_op op, uint32_t i,
+		      struct k2_dinsn *d, struct k2_err *e)
 {
 	bool fd = op == K2_OP_LDDW_MAP_FD || op == K2_OP_LDDW_MAP_VALUE;
 	bool val = op == K2_OP_LDDW_MAP_VALUE || op == K2_OP_LDDW_MAP_IDX_VALUE;
@@ -40,8 +40,10 @@ static int decode_map(const struct k2_vm *vm, const struct bpf_insn *in, enum k2
 				  in->imm, vm->n_maps);
 	mi = &vm->maps[m];
 	if (val && (mi->def.type != BPF_MAP_TYPE_ARRAY || (uint32_t)in[1].imm >= mi->vsize))
-		return k2_err_set(e, -EINVAL, "insn %u: direct value access needs an array map "
-				  "and an offset below its value size", i);
+		return k2_err_set(e, -EINVAL,
+				  "insn %u: direct value access needs an array map "
+				  "and an offset below its value size",
+				  i);
 	d->aux = (uint16_t)m;
 	return 0;
 }
@@ -67,8 +69,8 @@ static int check_window_insn(const struct bpf_insn *in, enum k2_op op, uint32_t 
 		    (in->imm < 0 || in->imm >= oi->width))
 			return k2_err_set(e, -EINVAL, "insn %u: invalid shift %d", i, in->imm);
 	}
-	if (oi->kind == K2_KIND_LDDW && (i + 1 >= n || in[1].code || in[1].dst_reg ||
-					 in[1].src_reg || in[1].off))
+	if (oi->kind == K2_KIND_LDDW &&
+	    (i + 1 >= n || in[1].code || in[1].dst_reg || in[1].src_reg || in[1].off))
 		return k2_err_set(e, -EINVAL, "insn %u: invalid ld_imm64", i);
 	return 0;
 }
@@ -90,7 +92,8 @@ int k2_decode(const struct k2_vm *vm, const struct bpf_insn *in, uint32_t n, str
 
 		memset(d, 0, sizeof(*d));
 		if (op == K2_OP_INVALID)
-			return k2_err_set(e, -EINVAL, "insn %u: invalid opcode 0x%02x", i, in[i].code);
+			return k2_err_set(e, -EINVAL, "insn %u: invalid opcode 0x%02x", i,
+					  in[i].code);
 		if (oi->isa > vm->max_isa)
 			return k2_err_set(e, -EOPNOTSUPP, "insn %u: %s needs ISA v%u", i, oi->name,
 					  oi->isa);
@@ -128,7 +131,8 @@ int k2_decode(const struct k2_vm *vm, const struct bpf_insn *in, uint32_t n, str
 			continue;
 		if (d->tgt >= 0 && (uint32_t)d->tgt < n) {
 			if (out[d->tgt].op == K2_XOP_HALF)
-				return k2_err_set(e, -EINVAL, "insn %u: jump into the middle of ld_imm64", i);
+				return k2_err_set(e, -EINVAL,
+						  "insn %u: jump into the middle of ld_imm64", i);
 			continue;
 		}
 		for (s = 0; s < stubs; s++)
@@ -189,7 +193,7 @@ void k2_machine_free(struct k2_machine *m)
 }
 
 /* Everything a state holds, except the pool buffers' capacities (same VM, same sizes). */
-void k2_machine_copy(const struct k2_vm *vm, struct k2_machine *dst, const struct k2_machine *src)
+void k2_machine_copy(uint32_t n_maps, struct k2_machine *dst, const struct k2_machine *src)
 {
 	uint32_t live = (src->depth + 1) * K2_STACK_SIZE;
 
@@ -220,8 +224,8 @@ void k2_machine_copy(const struct k2_vm *vm, struct k2_machine *dst, const struc
 	dst->kpool_used = src->kpool_used;
 	dst->vpool_used = src->vpool_used;
 	memcpy(dst->buckets, src->buckets, src->n_buckets * sizeof(*src->buckets));
-	memcpy(dst->count_delta, src->count_delta, (vm->n_maps + 1) * sizeof(*src->count_delta));
-	memcpy(dst->changed, src->changed, vm->n_maps + 1);
+	memcpy(dst->count_delta, src->count_delta, (n_maps + 1) * sizeof(*src->count_delta));
+	memcpy(dst->changed, src->changed, n_maps + 1);
 	memcpy(dst->ringbuf_used, src->ringbuf_used, sizeof(src->ringbuf_used));
 	dst->tick = src->tick;
 	dst->n_eff = 0;
@@ -281,8 +285,12 @@ static int vm_code(struct k2_vm *vm, const struct bpf_insn *insns, uint32_t n, s
 		vm->cap = n + 1;
 	}
 	err = k2_decode(vm, insns, n, vm->code, false, e);
-	if (err)
+	if (err) {
+		/* Half decoded: the VM runs nothing (K2_RUN_EINSN) until a program decodes. */
+		vm->code[0].op = K2_OP_INVALID;
+		vm->n = 0;
 		return err;
+	}
 	memset(&vm->code[n], 0, sizeof(vm->code[n]));
 	vm->code[n].op = K2_OP_INVALID;
 	vm->n = n;
@@ -359,8 +367,7 @@ static void fill_result(struct k2_vm *vm, int rc, struct k2_result *res)
 	res->err_reason = rc == K2_STOP_ERROR ? m->reason : NULL;
 	res->r0 = m->r[0];
 	res->steps = m->steps;
-	res->pkt_len = k2_pkt_out(vm, m, vm->out_pkt, &res->meta_len);
-	res->pkt = vm->out_pkt;
+	res->pkt = k2_pkt_out(vm, m, &res->pkt_len, &res->meta_len);
 	res->ctx_len = k2_ctx_out(vm, m, m->in, vm->out_ctx);
 	res->ctx = vm->out_ctx;
 	res->effects = m->eff;
@@ -377,28 +384,28 @@ int k2_vm_run(struct k2_vm *vm, const struct k2_input *in, struct k2_result *res
 
 	k2_machine_start(vm, &vm->m, in);
 	vm->ran = true;
-	rc = k2_exec(vm, &vm->m, vm->code, vm->max_steps, -1, NULL);
+	rc = k2_exec(vm, &vm->m, vm->code, vm->max_steps, NULL);
 	fill_result(vm, rc, res);
 	return 0;
 }
 
-int k2_vm_snapshot(struct k2_vm *vm, const struct k2_input *in, uint32_t pc,
-		   struct k2_wstate *st, struct k2_result *res)
+int k2_vm_snapshot(struct k2_vm *vm, const struct k2_input *in, uint32_t pc, struct k2_wstate *st,
+		   struct k2_result *res)
 {
 	struct k2_result tmp;
 	uint8_t op;
 	int rc;
 
 	if (pc >= vm->n || vm->code[pc].op == K2_XOP_HALF)
-		return -EINVAL;
+		return -EINVAL; /* also after a failed k2_vm_set_insns (n = 0) */
 	k2_machine_start(vm, &vm->m, in);
 	vm->ran = true;
 	op = vm->code[pc].op;
 	vm->code[pc].op = K2_XOP_SNAP;
-	rc = k2_exec(vm, &vm->m, vm->code, vm->max_steps, -1, NULL);
+	rc = k2_exec(vm, &vm->m, vm->code, vm->max_steps, NULL);
 	vm->code[pc].op = op;
 	if (rc == K2_STOP_SNAP) {
-		k2_machine_copy(vm, &st->m, &vm->m);
+		k2_machine_copy(vm->n_maps, &st->m, &vm->m);
 		return 1;
 	}
 	fill_result(vm, rc, res ? res : &tmp);

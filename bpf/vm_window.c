@@ -1,4 +1,4 @@
-/* bpf/vm_window.c: window mode: machine states at a window's entry, runs that undo themselves, distances. */
+/* bpf/vm_window.c: window mode: entry states, runs that undo themselves, distances. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,13 +31,10 @@ void k2_wstate_free(struct k2_wstate *st)
 
 int k2_wstate_copy(struct k2_wstate *dst, const struct k2_wstate *src)
 {
-	struct k2_vm fake;
-
 	if (dst->m.max_slots != src->m.max_slots || dst->m.n_maps != src->m.n_maps ||
 	    dst->m.kpool_cap < src->m.kpool_used || dst->m.vpool_cap < src->m.vpool_used)
 		return -EINVAL;
-	fake.n_maps = src->m.n_maps;
-	k2_machine_copy(&fake, &dst->m, &src->m);
+	k2_machine_copy(src->m.n_maps, &dst->m, &src->m);
 	return 0;
 }
 
@@ -68,8 +65,7 @@ void k2_wstate_get_reg(const struct k2_wstate *st, unsigned reg, enum k2_rtype *
 	*t = (enum k2_rtype)st->m.t[reg];
 }
 
-void k2_wstate_pkt_bounds(const struct k2_wstate *st, uint32_t *meta, uint32_t *data,
-			  uint32_t *end)
+void k2_wstate_pkt_bounds(const struct k2_wstate *st, uint32_t *meta, uint32_t *data, uint32_t *end)
 {
 	*meta = st->m.meta_off;
 	*data = st->m.data_off;
@@ -106,7 +102,8 @@ static uint8_t *raw(struct k2_machine *m, uint64_t addr, uint32_t len, uint8_t *
 	case K2_RGN_PKT:
 		return idx || off > K2_PKT_BUF || len > K2_PKT_BUF - off ? NULL : m->pkt + off;
 	case K2_RGN_MAPVAL:
-		if (idx >= m->n_slots || off > m->slots[idx].vsize || len > m->slots[idx].vsize - off)
+		if (idx >= m->n_slots || off > m->slots[idx].vsize ||
+		    len > m->slots[idx].vsize - off)
 			return NULL;
 		return k2_slot_val(m, idx) + off;
 	default:
@@ -141,8 +138,8 @@ int k2_wstate_read(const struct k2_wstate *st, uint64_t addr, void *buf, uint32_
 	return 0;
 }
 
-int k2_wstate_add_slot(const struct k2_vm *vm, struct k2_wstate *st, uint32_t map,
-		       const void *key, const void *value, uint64_t *addr)
+int k2_wstate_add_slot(const struct k2_vm *vm, struct k2_wstate *st, uint32_t map, const void *key,
+		       const void *value, uint64_t *addr)
 {
 	int32_t s;
 
@@ -311,7 +308,7 @@ int k2_vm_wrun(struct k2_vm *vm, const struct k2_window *w, struct k2_wstate *st
 	m->pc = 0;
 	m->steps = 0;
 	m->status = K2_RUN_OK;
-	rc = k2_exec(vm, m, w->code, vm->max_steps, -1, &wexit);
+	rc = k2_exec(vm, m, w->code, vm->max_steps, &wexit);
 	out->status = rc == K2_STOP_ERROR ? m->status : K2_RUN_OK;
 	out->err_insn = m->pc;
 	out->err_reason = rc == K2_STOP_ERROR ? m->reason : NULL;

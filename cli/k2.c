@@ -12,6 +12,7 @@ struct k2_command {
 };
 
 static const struct k2_command commands[] = {
+	{ "run", k2_cmd_run, "run a program on one packet in the interpreter" },
 	{ "pktgen", k2_cmd_pktgen, "write generated test packets to a pcap file" },
 	{ "fuzz-semantics", k2_cmd_fuzz_semantics,
 	  "random programs through the kernel and the interpreter, compared" },

@@ -1,4 +1,4 @@
-/* tests/fuzz/asm.c: libFuzzer target: whatever the assembler accepts prints and re-assembles exactly. */
+/* tests/fuzz/asm.c: libFuzzer target: what the assembler accepts prints and re-assembles. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +64,20 @@ static void whole_prog(const char *s)
 	free(p);
 }
 
+/* The first 16 bytes as instruction slots: whatever prints re-assembles to the same bytes. */
+static void raw_slots(const uint8_t *data, size_t size)
+{
+	struct bpf_insn in[2];
+	char text[128];
+	bool wide;
+
+	memset(in, 0, sizeof(in));
+	memcpy(in, data, size < sizeof(in) ? size : sizeof(in));
+	wide = BPF_CLASS(in->code) == BPF_LD && BPF_MODE(in->code) == BPF_IMM;
+	if (k2_disasm_insn(in, text, sizeof(text)) >= 0)
+		check_slots(in, wide ? 2 : 1);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size + 1), *nl;
@@ -72,6 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data, size);
 	s[size] = '\0';
+	raw_slots(data, size);
 	whole_prog(s);
 	nl = strchr(s, '\n');
 	if (nl)

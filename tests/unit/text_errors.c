@@ -1,4 +1,4 @@
-/* tests/unit/text_errors.c: malformed text gives exact, located errors; other spellings are read. */
+/* tests/unit/text_errors.c: malformed text gives exact, located errors; other spellings read. */
 #include <criterion/criterion.h>
 
 #include "tests/unit/text_util.h"
@@ -112,8 +112,8 @@ Test(text_errors, every_prefix_of_the_golden_lines)
 			memcpy(cut, text + 1, n);
 			cut[n] = '\0';
 			r = k2_asm_insn(cut, out, &e);
-			cr_expect(r > 0 || (r < 0 && strncmp(e.msg, "column ", 7) == 0), "'%s': %d %s",
-				  cut, r, e.msg);
+			cr_expect(r > 0 || (r < 0 && strncmp(e.msg, "column ", 7) == 0),
+				  "'%s': %d %s", cut, r, e.msg);
 			tried++;
 		}
 	}

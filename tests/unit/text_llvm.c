@@ -1,4 +1,4 @@
-/* tests/unit/text_llvm.c: our text against llvm-objdump/llvm-mc on real objects and the golden table. */
+/* tests/unit/text_llvm.c: our text against llvm-objdump/llvm-mc: real objects, golden bytes. */
 #include <criterion/criterion.h>
 #include <glob.h>
 #include <sys/wait.h>
@@ -67,7 +67,8 @@ static void check_line(const char *obj, char *line, struct stats *st)
 		return;
 	r = k2_asm_insn(line, back, &e);
 	cr_expect(r == n && !memcmp(back, in, (size_t)n * sizeof(*in)),
-		  "%s: llvm's line '%s' does not assemble to its bytes: %d %s", obj, line, r, e.msg);
+		  "%s: llvm's line '%s' does not assemble to its bytes: %d %s", obj, line, r,
+		  e.msg);
 	st->same_bytes += r == n && !memcmp(back, in, (size_t)n * sizeof(*in));
 	strip_annotation(text);
 	cr_expect_str_eq(ours, text, "%s: we print '%s', llvm-objdump '%s'", obj, ours, text);
@@ -153,7 +154,7 @@ Test(text_llvm, clang_v1_v2_v3_objects_match_llvm_objdump)
 	}
 	rmdir(dir);
 	cr_expect_gt(st.insns, 500);
-	cr_expect_geq(st.unknown, 3, "the v3 build has 32-bit fetching atomics llvm 14 cannot print");
+	cr_expect_geq(st.unknown, 3, "the v3 build has 32-bit atomics llvm 14 cannot print");
 }
 
 /* llvm-mc --disassemble over the golden bytes: every line llvm reads unambiguously matches. */
@@ -173,7 +174,8 @@ Test(text_llvm, golden_table_matches_llvm_mc)
 	snprintf(err, sizeof(err), "%s/err", dir);
 	f = fopen(in, "w");
 	cr_assert(f);
-	for (line = strtok_r(golden, "\n", &save); line && n < 256; line = strtok_r(NULL, "\n", &save)) {
+	for (line = strtok_r(golden, "\n", &save); line && n < 256;
+	     line = strtok_r(NULL, "\n", &save)) {
 		const char *rest;
 		int ns;
 
@@ -183,10 +185,12 @@ Test(text_llvm, golden_table_matches_llvm_mc)
 		cr_assert(ns > 0);
 		texts[n++] = (char *)rest + 1;
 		for (int b = 0; b < 8 * ns; b++)
-			fprintf(f, "0x%02x%c", ((uint8_t *)insns[n - 1])[b], b + 1 < 8 * ns ? ' ' : '\n');
+			fprintf(f, "0x%02x%c", ((uint8_t *)insns[n - 1])[b],
+				b + 1 < 8 * ns ? ' ' : '\n');
 	}
 	fclose(f);
-	snprintf(cmd, sizeof(cmd), "llvm-mc --disassemble -triple=bpfel < %s > %s 2> %s", in, out, err);
+	snprintf(cmd, sizeof(cmd), "llvm-mc --disassemble -triple=bpfel < %s > %s 2> %s", in, out,
+		 err);
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
 	mc_out = text_slurp(out);
 	mc_err = text_slurp(err);

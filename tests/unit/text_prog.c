@@ -1,4 +1,4 @@
-/* tests/unit/text_prog.c: whole programs: labels, comments, line-numbered errors, objdump round trips. */
+/* tests/unit/text_prog.c: whole programs: labels, comments, line errors, listing round trips. */
 #include <criterion/criterion.h>
 #include <glob.h>
 #include <unistd.h>
@@ -85,7 +85,8 @@ Test(text_prog, errors_name_the_line)
 		     "line 3: column 1: invalid register 'r11' (r0..r10, w0..w10)");
 	expect_error("r0 = 0\ngoto nowhere\nexit\n", "line 2: column 6: unknown label 'nowhere'");
 	expect_error("a:\nr0 = 0\na: exit\n", "line 3: label 'a' defined twice");
-	expect_error("exit\nr1 = 5 junk\n", "line 2: column 8: expected end of instruction, found 'junk'");
+	expect_error("exit\nr1 = 5 junk\n",
+		     "line 2: column 8: expected end of instruction, found 'junk'");
 }
 
 /* A program of `n` filler slots between a jump (goto or gotol) and its label. */
@@ -155,7 +156,10 @@ Test(text_prog, disasm_prog_reads_back)
 /* A truncated ld_imm64 at the end prints as invalid instead of reading past the array. */
 Test(text_prog, disasm_prog_truncated_ld_imm64)
 {
-	struct bpf_insn p[2] = { { .code = BPF_JMP | BPF_EXIT }, { .code = BPF_LD | BPF_IMM | BPF_DW } };
+	struct bpf_insn p[2] = {
+		{ .code = BPF_JMP | BPF_EXIT },
+		{ .code = BPF_LD | BPF_IMM | BPF_DW },
+	};
 	char *out = NULL;
 	size_t olen = 0;
 	FILE *f = open_memstream(&out, &olen);
@@ -193,7 +197,8 @@ Test(text_prog, objdump_listing_of_a_section)
 			free(listing);
 			continue;
 		}
-		cr_expect_eq(k2_asm_prog(listing, &insns, &n, &e), 0, "%s: %s", g.gl_pathv[i], e.msg);
+		cr_expect_eq(k2_asm_prog(listing, &insns, &n, &e), 0, "%s: %s", g.gl_pathv[i],
+			     e.msg);
 		if (!e.code) {
 			cr_expect_gt(n, 10);
 			free(insns);

@@ -1,4 +1,4 @@
-/* tests/unit/text_roundtrip.c: bytes -> text -> bytes for every op with edge operands, and at random. */
+/* tests/unit/text_roundtrip.c: bytes -> text -> bytes for every op, edge operands and random. */
 #include <criterion/criterion.h>
 #include <limits.h>
 
@@ -43,8 +43,8 @@ static size_t edges_of(enum k2_op op)
 					int64_t imm = wide ? imm64s[i] : imms[i];
 
 					k2_insn_encode(op, regs[d], regs[s], offs[o], imm, in);
-					cr_assert_eq(k2_insn_op(in), op, "%s re-decodes as %s", oi->name,
-						     k2_op_info(k2_insn_op(in))->name);
+					cr_assert_eq(k2_insn_op(in), op, "%s re-decodes as %s",
+						     oi->name, k2_op_info(k2_insn_op(in))->name);
 					expect_round_trip(in, oi->name);
 					count++;
 				}

@@ -1,4 +1,4 @@
-/* tests/unit/text_syntax.c: the golden syntax table (tests/data/text/syntax.txt), both directions. */
+/* tests/unit/text_syntax.c: the golden syntax table (tests/data/text/syntax.txt) both ways. */
 #include <criterion/criterion.h>
 
 #include "tests/unit/text_util.h"

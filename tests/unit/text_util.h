@@ -83,7 +83,8 @@ static inline int text_round_trip(const struct bpf_insn *in, char *text, size_t 
 	}
 	n = k2_asm_insn(text, back, &e);
 	if (n != ns) {
-		snprintf(why, wlen, "[%s] '%.100s' does not assemble back: %d %.200s", hex, text, n, e.msg);
+		snprintf(why, wlen, "[%s] '%.100s' does not assemble back: %d %.200s", hex, text, n,
+			 e.msg);
 		return -1;
 	}
 	if (memcmp(back, in, (size_t)ns * sizeof(*in)) != 0) {
