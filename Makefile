@@ -30,7 +30,7 @@ LINK    := $(LIBS) $(PKG_LIBS)
 HAVE_MPI := $(wildcard mpi/main.c)
 PROGS   := $(BUILD)/k2 $(if $(HAVE_MPI),$(BUILD)/k2-cluster)
 
-.PHONY: all deps test test-unit test-kernel asan fuzz bench clean corpus
+.PHONY: all deps test test-unit test-kernel asan fuzz bench clean corpus fuzz-semantics
 .DEFAULT_GOAL := all
 
 all: deps
@@ -127,6 +127,18 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BENCH_BINS)
 	@mkdir -p results
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b | tee results/$$(basename $$b).txt; done
+
+# ---- differential fuzzing: random programs in the kernel and the interpreter -----------------
+# `make fuzz-semantics N=100000 [SEED=1] [FUZZ_ARGS=...]`: progress every 10000 programs, a
+# summary (programs, runs, mismatches, verifier rejections) and, per mismatch, a reduced
+# program with its input in $(BUILD)/fuzz-semantics.md. Fails on any mismatch or rejection.
+N ?= 100000
+SEED ?= 1
+fuzz-semantics: deps
+	@$(MAKE) --no-print-directory $(BUILD)/k2
+	@rm -f $(BUILD)/fuzz-semantics.md
+	$(BUILD)/k2 fuzz-semantics -n $(N) --seed $(SEED) --every 10000 \
+		--report $(BUILD)/fuzz-semantics.md $(FUZZ_ARGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -49,16 +49,35 @@ const int *k2_kern_maps_fds(const struct k2_kern_maps *km);
 /*
  * Makes the kernel maps hold exactly the entries of `ms`: hash-like maps lose the keys
  * `ms` does not have, array elements absent from `ms` become zero. Frozen maps keep
- * their initial bytes; maps whose values are kernel objects (prog arrays, devmaps,
- * ring buffers, map-in-map) are left empty. Per-CPU values: CPU c of the state goes to
+ * their initial bytes; devmap and cpumap slots hold the state's ifindex / queue size (the
+ * device or CPU must exist) or are deleted; maps whose values are file descriptors (prog
+ * arrays, perf event arrays, xskmaps, map-in-map) and ring buffers are left empty. Per-CPU values: CPU c of the state goes to
  * kernel CPU c; kernel CPUs beyond the state's k2_mapstate_ncpus() get zeros.
  */
 int k2_kern_maps_fill(struct k2_kern_maps *km, const struct k2_mapstate *ms, struct k2_err *e);
 
 /*
- * Reads the kernel maps into `ms`, a state made by k2_mapstate_new() for the same maps
- * (entries it already has are replaced; it should be empty). Maps that fill skips are
- * not read.
+ * The same when the kernel maps are known to hold `have` (e.g. what k2_kern_maps_read()
+ * gave after the last run): only the elements that differ are written.
+ */
+int k2_kern_maps_update(struct k2_kern_maps *km, const struct k2_mapstate *ms,
+			const struct k2_mapstate *have, struct k2_err *e);
+
+/*
+ * Marks the maps that insns (a program in our linked encoding) never names as idle: a
+ * program reaches only the maps its ld_imm64 name, so fill and update skip idle maps and
+ * read gives back, for them, what the last fill or update was asked to write (which must
+ * still be alive). Big unused maps then cost nothing per run.
+ */
+void k2_kern_maps_idle_unused(struct k2_kern_maps *km, const struct bpf_insn *insns, uint32_t n);
+
+/* Elements a read moves by syscalls (idle and mmap()ed maps cost none), times CPUs. */
+uint64_t k2_kern_maps_read_cost(const struct k2_kern_maps *km);
+
+/*
+ * Reads the kernel maps into `ms`, a fresh state made by k2_mapstate_new() for the same
+ * maps (array elements that are zero in the kernel are taken to be zero there already).
+ * Maps that fill skips are not read; idle maps read as k2_kern_maps_idle_unused() says.
  */
 int k2_kern_maps_read(const struct k2_kern_maps *km, struct k2_mapstate *ms, struct k2_err *e);
 
@@ -179,6 +198,7 @@ int k2_diff_new(const struct k2_prog *prog, const struct k2_diff_opts *opts, str
 		struct k2_err *e);
 void k2_diff_free(struct k2_diff *d);
 const struct k2_kern_prog *k2_diff_kern_prog(const struct k2_diff *d);
+const struct k2_kern_maps *k2_diff_maps(const struct k2_diff *d);
 
 /*
  * Runs the program on one input in both (in->maps: the map contents at entry, loaded into
@@ -187,6 +207,23 @@ const struct k2_kern_prog *k2_diff_kern_prog(const struct k2_diff *d);
  */
 int k2_diff_run(struct k2_diff *d, const struct k2_input *in, struct k2_diff_outcome *o,
 		struct k2_err *e);
+
+struct k2_diff_run_opts {
+	size_t sz;        /* sizeof(struct k2_diff_run_opts) */
+	bool keep_maps;   /* the kernel maps stay as the last run left them; in->maps must be
+			   * what they hold (the interpreter's state after it: see below). Maps
+			   * are neither filled, read nor compared: k2_diff_check_maps() does that
+			   * now and then, so that runs on programs with huge maps stay cheap. */
+};
+
+int k2_diff_run_opts(struct k2_diff *d, const struct k2_input *in,
+		     const struct k2_diff_run_opts *ro, struct k2_diff_outcome *o,
+		     struct k2_err *e);
+/* The interpreter's map contents after the last run (valid until the next run). */
+const struct k2_mapstate *k2_diff_interp_maps(const struct k2_diff *d);
+/* Reads the kernel maps and compares them with `want` (kind K2_DIFF_MAPS in *o). */
+int k2_diff_check_maps(struct k2_diff *d, const struct k2_mapstate *want,
+		       struct k2_diff_outcome *o, struct k2_err *e);
 
 /* A markdown entry for a mismatch: program text, input, both outputs. */
 void k2_diff_report(FILE *f, const struct k2_diff *d, const struct k2_input *in,
@@ -234,6 +271,39 @@ struct k2_fuzz_stats {
 int k2_fuzz_semantics(const struct k2_fuzz_opts *opts, struct k2_fuzz_stats *st,
 		      struct k2_err *e);
 void k2_fuzz_stats_print(FILE *f, const struct k2_fuzz_stats *st);
+
+struct k2_objdiff_opts {
+	size_t sz;            /* sizeof(struct k2_objdiff_opts) */
+	uint64_t seed;        /* of the random inputs and map contents */
+	uint32_t n_inputs;    /* per program; 0: 1000 */
+	const char *sec;      /* only this section or function; NULL: every program */
+	uint32_t ignore;      /* K2_DIFF_* kinds not compared */
+	FILE *progress;       /* rejections and the first mismatches, one line each */
+	FILE *report;         /* markdown entries for mismatches; NULL: none */
+	uint32_t max_reports; /* 0: 5 */
+};
+
+struct k2_objdiff_stats {
+	uint32_t progs;          /* programs in the objects */
+	uint32_t loaded;         /* accepted by the verifier */
+	uint32_t not_runnable;   /* of the programs, types BPF_PROG_TEST_RUN cannot run */
+	uint32_t rejected;       /* refused by the verifier or the kernel */
+	uint32_t unloadable;     /* need what a standalone load lacks (a run-time attach target) */
+	uint32_t compared;       /* run on inputs in both */
+	uint32_t mismatch_progs;
+	uint32_t reports;
+	uint64_t runs, mismatches, skipped;
+};
+
+/*
+ * Every program of a clang-built object (read with bpf/k2_obj.h, maps created and relocated
+ * here): loaded by the verifier, and where BPF_PROG_TEST_RUN can run its type, run on
+ * random inputs and map contents in the kernel and the interpreter and compared. Adds to
+ * *st, so that several objects sum up.
+ */
+int k2_diff_object(const char *path, const struct k2_objdiff_opts *opts,
+		   struct k2_objdiff_stats *st, struct k2_err *e);
+void k2_objdiff_stats_print(FILE *f, const struct k2_objdiff_stats *st);
 
 /* `k2 fuzz-semantics [-n N] [--seed S] ...`: the above from the command line. */
 int k2_cmd_fuzz_semantics(int argc, char **argv);

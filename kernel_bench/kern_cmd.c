@@ -11,11 +11,15 @@ static const char usage_text[] =
 	"                         [--isa V] [--len L] [--report FILE] [--max-reports M]\n"
 	"                         [--every P] [--ignore KINDS] [--mix CLASS=W,...]\n"
 	"                         [--no-helper ID,...] [--quiet]\n"
+	"       k2 fuzz-semantics --object FILE.o [--object FILE.o]... [--section S]\n"
+	"                         [--inputs K] [--seed S] [--report FILE] [--ignore KINDS]\n"
 	"\n"
 	"Generates N random programs the kernel verifier accepts (bpf/k2_gen.h), runs each on\n"
 	"K random inputs in the kernel (BPF_PROG_TEST_RUN) and in the interpreter, and\n"
 	"compares r0, the output packet, ctx_out and the maps. Program I depends only on\n"
-	"(S, I): '--seed S --first I -n 1' reruns it. Exits 1 on any mismatch or rejection.\n"
+	"(S, I): '--seed S --first I -n 1' reruns it. With --object, the programs of compiled\n"
+	"objects instead (maps created and relocated from the ELF), each on K random inputs\n"
+	"(default 1000). Exits 1 on any mismatch or rejection.\n"
 	"\n"
 	"  -n N            programs (default 1000)\n"
 	"  --seed S        seed (default 1)\n"
@@ -123,6 +127,27 @@ static int bad(const char *what, const char *arg)
 	return 2;
 }
 
+#define MAX_OBJS 64
+
+static int objects(const char *const *objs, uint32_t n, const char *sec,
+		   const struct k2_fuzz_opts *fo)
+{
+	struct k2_objdiff_opts o = { .sz = sizeof(o), .seed = fo->seed, .n_inputs = fo->n_inputs,
+				     .sec = sec, .ignore = fo->ignore, .progress = fo->progress,
+				     .report = fo->report, .max_reports = fo->max_reports };
+	struct k2_objdiff_stats st = { 0 };
+	struct k2_err e = { 0 };
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (k2_diff_object(objs[i], &o, &st, &e)) {
+			fprintf(stderr, "k2 fuzz-semantics: %s\n", e.msg);
+			return 1;
+		}
+	}
+	k2_objdiff_stats_print(stdout, &st);
+	return st.mismatches || st.rejected ? 1 : 0;
+}
+
 int k2_cmd_fuzz_semantics(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -134,18 +159,21 @@ int k2_cmd_fuzz_semantics(int argc, char **argv)
 		{ "every", required_argument, NULL, 'e' }, { "quiet", no_argument, NULL, 'q' },
 		{ "ignore", required_argument, NULL, 'g' }, { "mix", required_argument, NULL, 'x' },
 		{ "no-helper", required_argument, NULL, 'H' },
+		{ "object", required_argument, NULL, 'o' }, { "section", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	struct k2_fuzz_opts o = { .sz = sizeof(o), .seed = 1, .progress = stdout };
 	struct k2_fuzz_stats st;
 	struct k2_err e = { 0 };
-	const char *report = NULL;
+	const char *report = NULL, *objs[MAX_OBJS], *sec = NULL;
+	uint32_t n_objs = 0;
 	uint64_t v = 0;
 	int c, err;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "n:h", lo, NULL)) != -1) {
-		if (c != 'h' && c != 'q' && c != 'r' && c != 't' && c != 'g' && c != 'x' && c != 'H' && parse_u64(optarg, &v))
+		if (c != 'h' && c != 'q' && c != 'r' && c != 't' && c != 'g' && c != 'x' && c != 'H' && c != 'o' && c != 'S' &&
+		    parse_u64(optarg, &v))
 			return bad("number", optarg);
 		switch (c) {
 		case 'n': o.n_progs = v; break;
@@ -162,6 +190,11 @@ int k2_cmd_fuzz_semantics(int argc, char **argv)
 		case 'e': o.progress_every = v; break;
 		case 'q': o.progress = NULL; break;
 		case 'r': report = optarg; break;
+		case 'o':
+			if (n_objs < MAX_OBJS)
+				objs[n_objs++] = optarg;
+			break;
+		case 'S': sec = optarg; break;
 		case 'H':
 			if (parse_helpers(optarg, o.no_helpers))
 				return bad("helper list", optarg);
@@ -190,6 +223,12 @@ int k2_cmd_fuzz_semantics(int argc, char **argv)
 			fprintf(stderr, "k2 fuzz-semantics: %s: %s\n", report, strerror(errno));
 			return 1;
 		}
+	}
+	if (n_objs) {
+		err = objects(objs, n_objs, sec, &o);
+		if (o.report)
+			fclose(o.report);
+		return err;
 	}
 	err = k2_fuzz_semantics(&o, &st, &e);
 	if (o.report)

@@ -13,6 +13,7 @@ struct k2_diff {
 	struct k2_kern_result kres;
 	struct k2_result ires;
 	struct k2_mapstate *ms_k, *ms_i; /* maps after the last run: kernel, interpreter */
+	struct k2_mapstate *ms_prev;     /* what the kernel maps hold now (the last ms_k) */
 	uint32_t ignore;
 };
 
@@ -37,6 +38,8 @@ int k2_diff_new(const struct k2_prog *prog, const struct k2_diff_opts *opts, str
 		err = k2_kern_prog_load(prog, d->km, &lo, &d->kp, e);
 	if (!err)
 		err = k2_vm_new(prog, &vo, &d->vm, e);
+	if (!err)
+		k2_kern_maps_idle_unused(d->km, prog->insns, prog->n_insns);
 	if (err) {
 		k2_diff_free(d);
 		return err;
@@ -51,6 +54,7 @@ void k2_diff_free(struct k2_diff *d)
 		return;
 	k2_mapstate_free(d->ms_k);
 	k2_mapstate_free(d->ms_i);
+	k2_mapstate_free(d->ms_prev);
 	k2_vm_free(d->vm);
 	k2_kern_prog_free(d->kp);
 	k2_kern_maps_free(d->km);
@@ -60,6 +64,11 @@ void k2_diff_free(struct k2_diff *d)
 const struct k2_kern_prog *k2_diff_kern_prog(const struct k2_diff *d)
 {
 	return d->kp;
+}
+
+const struct k2_kern_maps *k2_diff_maps(const struct k2_diff *d)
+{
+	return d->km;
 }
 
 /* Where two byte strings first differ, as "at N: kernel xx.. interp yy..". */
@@ -124,16 +133,30 @@ static void compare(struct k2_diff *d, struct k2_diff_outcome *o)
 	}
 }
 
-static int fresh_states(struct k2_diff *d, const struct k2_mapstate *ms, struct k2_err *e)
+/*
+ * States for a run. keep: the kernel maps stay as the last run left them (nothing is
+ * filled or read), so what the kernel maps hold is no longer known.
+ */
+static int fresh_states(struct k2_diff *d, const struct k2_mapstate *ms, bool keep,
+			struct k2_err *e)
 {
 	const struct k2_prog *p = d->prog;
 	uint32_t ncpus = k2_mapstate_ncpus(ms);
-	int err;
+	int err = 0;
 
-	k2_mapstate_free(d->ms_k);
+	/* The kernel maps hold the last read-back: the next fill writes only differences. */
+	k2_mapstate_free(d->ms_prev);
+	d->ms_prev = keep ? NULL : d->ms_k;
+	if (keep)
+		k2_mapstate_free(d->ms_k);
+	if (d->ms_prev && k2_mapstate_ncpus(d->ms_prev) != ncpus) {
+		k2_mapstate_free(d->ms_prev);
+		d->ms_prev = NULL;
+	}
 	k2_mapstate_free(d->ms_i);
 	d->ms_k = d->ms_i = NULL;
-	err = k2_mapstate_new(p->maps, p->n_maps, ncpus, &d->ms_k, e);
+	if (!keep)
+		err = k2_mapstate_new(p->maps, p->n_maps, ncpus, &d->ms_k, e);
 	if (!err)
 		err = k2_mapstate_clone(ms, &d->ms_i);
 	if (err && !e->msg[0])
@@ -141,20 +164,23 @@ static int fresh_states(struct k2_diff *d, const struct k2_mapstate *ms, struct 
 	return err;
 }
 
-int k2_diff_run(struct k2_diff *d, const struct k2_input *in, struct k2_diff_outcome *o,
-		struct k2_err *e)
+int k2_diff_run_opts(struct k2_diff *d, const struct k2_input *in,
+		     const struct k2_diff_run_opts *ro, struct k2_diff_outcome *o,
+		     struct k2_err *e)
 {
+	bool keep = K2_OPT(ro, keep_maps, false);
+	uint32_t ignore = d->ignore;
 	int err;
 
 	memset(o, 0, sizeof(*o));
 	if (!in->maps)
 		return k2_err_set(e, -EINVAL, "differential run without map contents (in->maps)");
-	err = fresh_states(d, in->maps, e);
-	if (!err)
-		err = k2_kern_maps_fill(d->km, in->maps, e);
+	err = fresh_states(d, in->maps, keep, e);
+	if (!err && !keep)
+		err = k2_kern_maps_update(d->km, in->maps, d->ms_prev, e);
 	if (!err)
 		err = k2_kern_run(d->kp, in, NULL, &d->kres, e);
-	if (!err)
+	if (!err && !keep)
 		err = k2_kern_maps_read(d->km, d->ms_k, e);
 	if (err)
 		return err;
@@ -171,8 +197,46 @@ int k2_diff_run(struct k2_diff *d, const struct k2_input *in, struct k2_diff_out
 		o->skipped = true; /* the interpreter's room, not the semantics */
 		return 0;
 	}
+	if (keep)
+		d->ignore |= K2_DIFF_MAPS;
 	compare(d, o);
+	d->ignore = ignore;
 	o->mismatch = o->kinds != 0;
+	return 0;
+}
+
+int k2_diff_run(struct k2_diff *d, const struct k2_input *in, struct k2_diff_outcome *o,
+		struct k2_err *e)
+{
+	return k2_diff_run_opts(d, in, NULL, o, e);
+}
+
+const struct k2_mapstate *k2_diff_interp_maps(const struct k2_diff *d)
+{
+	return d->ms_i;
+}
+
+int k2_diff_check_maps(struct k2_diff *d, const struct k2_mapstate *want,
+		       struct k2_diff_outcome *o, struct k2_err *e)
+{
+	char buf[400];
+	int err;
+
+	memset(o, 0, sizeof(*o));
+	k2_mapstate_free(d->ms_k);
+	d->ms_k = NULL;
+	err = k2_mapstate_new(d->prog->maps, d->prog->n_maps, k2_mapstate_ncpus(want), &d->ms_k, e);
+	if (err)
+		return err;
+	d->km->idle_src = want; /* maps the program cannot reach hold what it expects */
+	err = k2_kern_maps_read(d->km, d->ms_k, e);
+	if (err)
+		return err;
+	if (!(d->ignore & K2_DIFF_MAPS) && k2_kern_maps_diff(d->ms_k, want, buf, sizeof(buf))) {
+		o->kinds = K2_DIFF_MAPS;
+		o->mismatch = true;
+		snprintf(o->what, sizeof(o->what), "maps (kernel vs interp): %s", buf);
+	}
 	return 0;
 }
 

@@ -8,6 +8,8 @@
 
 #include "bpf/k2_gen.h"
 
+#define MISMATCH_LINES 50 /* mismatches printed one per line; the rest are counted */
+
 static const uint32_t fuzz_types[] = { BPF_PROG_TYPE_XDP, BPF_PROG_TYPE_SCHED_CLS,
 				       BPF_PROG_TYPE_SOCKET_FILTER };
 
@@ -112,9 +114,11 @@ static int one_input(struct fuzz *f, struct k2_diff *d, const struct k2_gen_prog
 			*mismatch = true;
 			for (int b = 0; b < K2_DIFF__KINDS; b++)
 				f->st->kinds[b] += (out.kinds >> b) & 1;
-			if (f->o.progress)
-				fprintf(f->o.progress, "mismatch: program %llu input %u: %s\n",
-					(unsigned long long)i, k, out.what);
+			if (f->o.progress && f->st->mismatches <= MISMATCH_LINES)
+				fprintf(f->o.progress, "mismatch: program %llu input %u: %s%s\n",
+					(unsigned long long)i, k, out.what,
+					f->st->mismatches == MISMATCH_LINES ? " (further ones are counted only)"
+									    : "");
 			if (f->o.report && f->reports < f->o.max_reports) {
 				f->reports++;
 				snprintf(title, sizeof(title),

@@ -2,6 +2,7 @@
 #include "kernel_bench/kern_int.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,50 @@ static void prog_stats(struct k2_kern_prog *kp)
 	}
 }
 
+/* The BTF id of a traced function, LSM hook or BTF tracepoint, as libbpf names them. */
+static int vmlinux_btf_id(const char *name, uint32_t type, uint32_t attach)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const char *prefix = type == BPF_PROG_TYPE_LSM ? "bpf_lsm_"
+			     : attach == BPF_TRACE_RAW_TP ? "btf_trace_" : "";
+	char full[256];
+	int id;
+
+	if (!btf)
+		return -errno;
+	snprintf(full, sizeof(full), "%s%s", prefix, name);
+	id = btf__find_by_name_kind(btf, full,
+				    attach == BPF_TRACE_RAW_TP ? BTF_KIND_TYPEDEF : BTF_KIND_FUNC);
+	btf__free(btf);
+	return id;
+}
+
+/*
+ * Tracing programs (fentry/fexit/fmod_ret/tp_btf, LSM) name their target after the '/'
+ * of the section, as libbpf reads it; the kernel wants its BTF id. 0, or -EOPNOTSUPP when
+ * this kernel has no such function (xdp-tools' "fentry/func" gets its target at run time).
+ */
+static int attach_target(const struct k2_prog *prog, uint32_t *btf_id, struct k2_err *e)
+{
+	const char *name = strchr(prog->sec, '/');
+	int id;
+
+	*btf_id = 0;
+	if (prog->type != BPF_PROG_TYPE_TRACING && prog->type != BPF_PROG_TYPE_LSM)
+		return 0;
+	if (!name || !name[1])
+		return k2_err_set(e, -EOPNOTSUPP, "%s: section %s names no attach target",
+				  prog->name, prog->sec);
+	id = vmlinux_btf_id(name + 1, prog->type, prog->attach_type);
+	if (id < 0)
+		return k2_err_set(e, -EOPNOTSUPP,
+				  "%s: section %s: the kernel has no function '%s' to attach to "
+				  "(a target given at run time cannot be loaded alone)",
+				  prog->name, prog->sec, name + 1);
+	*btf_id = (uint32_t)id;
+	return 0;
+}
+
 int k2_kern_prog_load(const struct k2_prog *prog, const struct k2_kern_maps *km,
 		      const struct k2_kern_load_opts *opts, struct k2_kern_prog **out,
 		      struct k2_err *e)
@@ -135,6 +180,7 @@ int k2_kern_prog_load(const struct k2_prog *prog, const struct k2_kern_maps *km,
 	size_t log_size;
 	struct bpf_insn *insns;
 	struct k2_kern_prog *kp;
+	uint32_t btf_id = 0;
 	uint64_t t0;
 	int fd, err;
 
@@ -161,12 +207,15 @@ int k2_kern_prog_load(const struct k2_prog *prog, const struct k2_kern_maps *km,
 	log[0] = '\0';
 	memcpy(insns, src, n * sizeof(*insns));
 	err = link_maps(insns, n, km, rewrite, prog->name, e);
+	if (!err)
+		err = attach_target(prog, &btf_id, e);
 	if (err)
 		goto out;
 
 	LIBBPF_OPTS(bpf_prog_load_opts, lo, .expected_attach_type = prog->attach_type,
 		    .prog_flags = prog_flags(prog), .fd_array = rewrite ? NULL : k2_kern_maps_fds(km),
-		    .log_level = log_level, .log_buf = log, .log_size = (uint32_t)log_size);
+		    .log_level = log_level, .log_buf = log, .log_size = (uint32_t)log_size,
+		    .attach_btf_id = btf_id);
 	t0 = now_ns();
 	fd = bpf_prog_load((enum bpf_prog_type)prog->type, name,
 			   prog->license && prog->license[0] ? prog->license : "GPL", insns, n, &lo);

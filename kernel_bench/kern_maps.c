@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 const char *k2_kern_map_type_str(uint32_t type)
@@ -26,7 +27,11 @@ enum k2_kern_data k2_kern_map_data(uint32_t type)
 	case BPF_MAP_TYPE_LRU_HASH:
 	case BPF_MAP_TYPE_LRU_PERCPU_HASH:
 	case BPF_MAP_TYPE_LPM_TRIE:
+	case BPF_MAP_TYPE_DEVMAP_HASH:
 		return K2_KERN_DATA_HASH;
+	case BPF_MAP_TYPE_DEVMAP:
+	case BPF_MAP_TYPE_CPUMAP:
+		return K2_KERN_DATA_SLOTS;
 	default:
 		return K2_KERN_DATA_NONE;
 	}
@@ -54,6 +59,17 @@ void k2_kern_obj_name(const char *name, char out[BPF_OBJ_NAME_LEN])
 	out[j] = '\0';
 }
 
+/*
+ * Whether contents move through an mmap() of the map: plain arrays big enough that
+ * element-wise syscalls would dominate a test run. BPF_F_MMAPABLE does not change what a
+ * program sees (libbpf sets it on .data and .bss too).
+ */
+static bool big_array(const struct k2_map *m)
+{
+	return m->type == BPF_MAP_TYPE_ARRAY && !m->readonly && !m->template &&
+	       m->max_entries >= K2_KERN_MMAP_MIN;
+}
+
 /* Map geometry as libbpf completes it before BPF_MAP_CREATE. */
 static void map_geometry(const struct k2_map *m, int ncpus, uint32_t *key, uint32_t *val,
 			 uint32_t *max, uint32_t *flags)
@@ -74,6 +90,8 @@ static void map_geometry(const struct k2_map *m, int ncpus, uint32_t *key, uint3
 		*val = 4;
 	if (m->internal && m->readonly)
 		*flags |= BPF_F_RDONLY_PROG;
+	if (big_array(m))
+		*flags |= BPF_F_MMAPABLE;
 }
 
 static int create_one(const struct k2_map *maps, uint32_t n, uint32_t i, int ncpus,
@@ -156,7 +174,14 @@ int k2_kern_maps_create(const struct k2_map *maps, uint32_t n, struct k2_kern_ma
 	if (!km)
 		return k2_err_set(e, -ENOMEM, "out of memory for %u maps", n);
 	km->fds = malloc((n ? n : 1) * sizeof(*km->fds));
-	if (!km->fds) {
+	km->mem = calloc(n ? n : 1, sizeof(*km->mem));
+	km->mem_len = calloc(n ? n : 1, sizeof(*km->mem_len));
+	km->idle = calloc(n ? n : 1, sizeof(*km->idle));
+	if (!km->fds || !km->mem || !km->mem_len || !km->idle) {
+		free(km->fds);
+		free(km->mem);
+		free(km->mem_len);
+		free(km->idle);
 		free(km);
 		return k2_err_set(e, -ENOMEM, "out of memory for %u maps", n);
 	}
@@ -179,6 +204,19 @@ int k2_kern_maps_create(const struct k2_map *maps, uint32_t n, struct k2_kern_ma
 			return fd;
 		}
 		km->fds[i] = fd;
+		if (big_array(&maps[i])) {
+			size_t len = (size_t)maps[i].max_entries * ((maps[i].value_size + 7) & ~7u);
+			void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+			if (p == MAP_FAILED) {
+				k2_err_set(e, -errno, "map %s: mmap of %zu bytes: %s", maps[i].name,
+					   len, strerror(errno));
+				k2_kern_maps_free(km);
+				return e ? e->code : -errno;
+			}
+			km->mem[i] = p;
+			km->mem_len[i] = len;
+		}
 	}
 	*out = km;
 	return 0;
@@ -188,10 +226,16 @@ void k2_kern_maps_free(struct k2_kern_maps *km)
 {
 	if (!km)
 		return;
-	for (uint32_t i = 0; i < km->n; i++)
+	for (uint32_t i = 0; i < km->n; i++) {
+		if (km->mem[i])
+			munmap(km->mem[i], km->mem_len[i]);
 		if (km->fds[i] >= 0)
 			close(km->fds[i]);
+	}
 	free(km->fds);
+	free(km->mem);
+	free(km->mem_len);
+	free(km->idle);
 	free(km);
 }
 
@@ -208,4 +252,35 @@ int k2_kern_maps_fd(const struct k2_kern_maps *km, uint32_t i)
 const int *k2_kern_maps_fds(const struct k2_kern_maps *km)
 {
 	return km ? km->fds : NULL;
+}
+
+void k2_kern_maps_idle_unused(struct k2_kern_maps *km, const struct bpf_insn *insns, uint32_t n)
+{
+	for (uint32_t i = 0; i < km->n; i++)
+		km->idle[i] = true;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct bpf_insn *in = &insns[i];
+
+		if (in->code != (BPF_LD | BPF_IMM | BPF_DW))
+			continue;
+		if ((in->src_reg == BPF_PSEUDO_MAP_IDX || in->src_reg == BPF_PSEUDO_MAP_IDX_VALUE) &&
+		    in->imm >= 0 && (uint32_t)in->imm < km->n)
+			km->idle[in->imm] = false;
+		i++;
+	}
+	/* Map-in-map: an outer map reaches its inner ones (never filled here anyway). */
+	for (uint32_t i = 0; i < km->n; i++)
+		if (!km->idle[i] && km->maps[i].inner >= 0 && (uint32_t)km->maps[i].inner < km->n)
+			km->idle[km->maps[i].inner] = false;
+}
+
+uint64_t k2_kern_maps_read_cost(const struct k2_kern_maps *km)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < km->n; i++)
+		if (!km->idle[i] && !km->mem[i] && k2_kern_map_has_data(km->maps[i].type))
+			n += (uint64_t)km->maps[i].max_entries *
+			     (k2_kern_map_percpu(km->maps[i].type) ? (uint64_t)km->kern_ncpus : 1);
+	return n;
 }

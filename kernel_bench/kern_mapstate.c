@@ -2,6 +2,7 @@
 #include "kernel_bench/kern_int.h"
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,8 @@ struct xfer {
 	bool percpu;
 	uint32_t s_ncpus, k_ncpus;
 	size_t s_vsz, k_vsz, k_stride;
-	uint8_t *key, *next, *sval, *kval;
+	uint8_t *key, *next, *sval, *kval, *hval;
+	const struct k2_mapstate *have; /* what the kernel map holds now, if known */
 };
 
 static size_t round8(size_t x)
@@ -42,7 +44,8 @@ static int xfer_init(struct xfer *x, const struct k2_kern_maps *km, uint32_t i,
 	x->next = calloc(1, ksz);
 	x->sval = calloc(1, x->s_vsz ? x->s_vsz : 1);
 	x->kval = calloc(1, x->k_vsz ? x->k_vsz : 1);
-	if (!x->key || !x->next || !x->sval || !x->kval)
+	x->hval = calloc(1, x->s_vsz ? x->s_vsz : 1);
+	if (!x->key || !x->next || !x->sval || !x->kval || !x->hval)
 		return k2_err_set(e, -ENOMEM, "map %s: out of memory", m->name);
 	return 0;
 }
@@ -53,6 +56,7 @@ static void xfer_fini(struct xfer *x)
 	free(x->next);
 	free(x->sval);
 	free(x->kval);
+	free(x->hval);
 }
 
 /* State layout (ncpus values of value_size, packed) to the kernel's (8-byte strides). */
@@ -80,8 +84,16 @@ static int sys_err(struct xfer *x, const char *what, struct k2_err *e)
 			  k2_kern_map_type_str(x->m->type), what, strerror(errno));
 }
 
-static int fill_array(struct xfer *x, const struct k2_mapstate *ms, struct k2_err *e)
+static int put_state(struct xfer *x, struct k2_mapstate *ms, struct k2_err *e);
+
+#define BATCH 1024 /* array elements per BPF_MAP_*_BATCH call */
+
+/* A big array is mmap()ed: elements are 8-byte aligned in the mapping. */
+static int fill_mem(struct xfer *x, uint8_t *mem, const struct k2_mapstate *ms,
+		    struct k2_err *e)
 {
+	size_t stride = (x->m->value_size + 7) & ~(size_t)7;
+
 	for (uint32_t k = 0; k < x->m->max_entries; k++) {
 		int err = k2_mapstate_lookup(ms, x->idx, &k, x->sval);
 
@@ -90,9 +102,166 @@ static int fill_array(struct xfer *x, const struct k2_mapstate *ms, struct k2_er
 		else if (err)
 			return k2_err_set(e, err, "map %s: state lookup of index %u failed",
 					  x->m->name, k);
+		memcpy(mem + k * stride, x->sval, x->m->value_size);
+	}
+	return 0;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* Elements that are all zero are left out: a fresh state already holds them (unless the map
+ * has initial bytes, which k2_mapstate_new() puts in). */
+static int read_mem(struct xfer *x, const uint8_t *mem, struct k2_mapstate *ms,
+		    struct k2_err *e)
+{
+	size_t stride = (x->m->value_size + 7) & ~(size_t)7;
+
+	for (uint32_t k = 0; k < x->m->max_entries; k++) {
+		const uint8_t *v = mem + k * stride;
+		int err;
+
+		if (!x->m->init && all_zero(v, x->m->value_size))
+			continue;
+		memcpy(x->key, &k, sizeof(k));
+		memcpy(x->kval, v, x->m->value_size);
+		err = put_state(x, ms, e);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* The value of key in a state, into buf; absent array elements read as zero. 1 if absent. */
+static int state_get(struct xfer *x, const struct k2_mapstate *ms, const void *key, uint8_t *buf,
+		     struct k2_err *e)
+{
+	int err = k2_mapstate_lookup(ms, x->idx, key, buf);
+
+	if (err == -ENOENT) {
+		memset(buf, 0, x->s_vsz);
+		return 1;
+	}
+	if (err)
+		return k2_err_set(e, err, "map %s: state lookup failed", x->m->name);
+	return 0;
+}
+
+/* Whether the kernel already holds what `want` has for key (sval holds want's value). */
+static bool unchanged(struct xfer *x, const void *key, int want_absent)
+{
+	int r;
+
+	if (!x->have)
+		return false;
+	r = k2_mapstate_lookup(x->have, x->idx, key, x->hval);
+	if (r == -ENOENT)
+		return want_absent;
+	return !r && !want_absent && !memcmp(x->sval, x->hval, x->s_vsz);
+}
+
+/* Arrays move in batches: big ones (a 64K-entry port table) cost a few calls, not 64K. */
+static int fill_array(struct xfer *x, const struct k2_mapstate *ms, struct k2_err *e)
+{
+	uint32_t keys[BATCH], max = x->m->max_entries, n = 0;
+	uint8_t *vals = malloc(BATCH * x->k_vsz);
+	int err = 0;
+
+	if (!vals)
+		return k2_err_set(e, -ENOMEM, "map %s: out of memory", x->m->name);
+	for (uint32_t k = 0; k <= max && !err; k++) {
+		if (k < max) {
+			int absent = state_get(x, ms, &k, x->sval, e);
+			int h;
+
+			if (absent < 0) {
+				err = absent;
+				break;
+			}
+			/* An absent array element is a zero one: compare as such. */
+			if (x->have) {
+				h = k2_mapstate_lookup(x->have, x->idx, &k, x->hval);
+				if (h == -ENOENT) {
+					memset(x->hval, 0, x->s_vsz);
+					h = 0;
+				}
+				if (!h && !memcmp(x->sval, x->hval, x->s_vsz))
+					continue;
+			}
+			to_kern(x);
+			keys[n] = k;
+			memcpy(vals + n * x->k_vsz, x->kval, x->k_vsz);
+			n++;
+		}
+		if (n == BATCH || (k == max && n)) {
+			LIBBPF_OPTS(bpf_map_batch_opts, bo, .elem_flags = BPF_ANY);
+
+			if (bpf_map_update_batch(x->fd, keys, vals, &n, &bo) < 0)
+				err = sys_err(x, "BPF_MAP_UPDATE_BATCH", e);
+			n = 0;
+		}
+	}
+	free(vals);
+	return err;
+}
+
+static int read_array(struct xfer *x, struct k2_mapstate *ms, struct k2_err *e)
+{
+	uint32_t keys[BATCH], cursor = 0, max = x->m->max_entries;
+	uint8_t *vals = malloc(BATCH * x->k_vsz);
+	int err = 0;
+
+	if (!vals)
+		return k2_err_set(e, -ENOMEM, "map %s: out of memory", x->m->name);
+	for (uint32_t done = 0; done < max && !err;) {
+		uint32_t n = BATCH, next;
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+		int r = bpf_map_lookup_batch(x->fd, done ? &cursor : NULL, &next, keys, vals, &n,
+					     &bo);
+
+		if (r < 0 && errno != ENOENT) {
+			err = sys_err(x, "BPF_MAP_LOOKUP_BATCH", e);
+			break;
+		}
+		for (uint32_t j = 0; j < n && !err; j++) {
+			if (!x->m->init && all_zero(vals + j * x->k_vsz, x->k_vsz))
+				continue;
+			memcpy(x->key, &keys[j], sizeof(keys[j]));
+			memcpy(x->kval, vals + j * x->k_vsz, x->k_vsz);
+			err = put_state(x, ms, e);
+		}
+		done += n;
+		cursor = next;
+		if (r < 0 || !n)
+			break; /* ENOENT: the last batch */
+	}
+	free(vals);
+	return err;
+}
+
+/* Populated slots get the state's value (an ifindex, a queue size), empty ones are deleted. */
+static int fill_slots(struct xfer *x, const struct k2_mapstate *ms, struct k2_err *e)
+{
+	for (uint32_t k = 0; k < x->m->max_entries; k++) {
+		int absent = state_get(x, ms, &k, x->sval, e);
+
+		if (absent < 0)
+			return absent;
+		if (unchanged(x, &k, absent))
+			continue;
+		if (absent) {
+			if (bpf_map_delete_elem(x->fd, &k) < 0 && errno != ENOENT)
+				return sys_err(x, "BPF_MAP_DELETE_ELEM", e);
+			continue;
+		}
 		to_kern(x);
 		if (bpf_map_update_elem(x->fd, &k, x->kval, BPF_ANY) < 0)
-			return sys_err(x, "BPF_MAP_UPDATE_ELEM", e);
+			return sys_err(x, "BPF_MAP_UPDATE_ELEM (a device or CPU that exists?)", e);
 	}
 	return 0;
 }
@@ -108,10 +277,26 @@ static int clear_hash(struct xfer *x, struct k2_err *e)
 	return 0;
 }
 
+/* Keys of `have` that `want` lacks are deleted from the kernel map. */
+static int drop_stale(struct xfer *x, const struct k2_mapstate *want, struct k2_err *e)
+{
+	const void *prev = NULL;
+
+	while (k2_mapstate_next_key(x->have, x->idx, prev, x->next) == 0) {
+		memcpy(x->key, x->next, x->m->key_size);
+		prev = x->key;
+		if (k2_mapstate_lookup(want, x->idx, x->key, x->sval) != -ENOENT)
+			continue;
+		if (bpf_map_delete_elem(x->fd, x->key) < 0 && errno != ENOENT)
+			return sys_err(x, "BPF_MAP_DELETE_ELEM", e);
+	}
+	return 0;
+}
+
 static int fill_hash(struct xfer *x, const struct k2_mapstate *ms, struct k2_err *e)
 {
 	const void *prev = NULL;
-	int err = clear_hash(x, e);
+	int err = x->have ? drop_stale(x, ms, e) : clear_hash(x, e);
 
 	while (!err) {
 		err = k2_mapstate_next_key(ms, x->idx, prev, x->next);
@@ -125,8 +310,10 @@ static int fill_hash(struct xfer *x, const struct k2_mapstate *ms, struct k2_err
 		if (err)
 			return k2_err_set(e, err, "map %s: state lookup of an iterated key failed",
 					  x->m->name);
+		if (unchanged(x, x->key, 0))
+			continue;
 		to_kern(x);
-		if (bpf_map_update_elem(x->fd, x->key, x->kval, BPF_NOEXIST) < 0)
+		if (bpf_map_update_elem(x->fd, x->key, x->kval, BPF_ANY) < 0)
 			return sys_err(x, "BPF_MAP_UPDATE_ELEM", e);
 	}
 	return err;
@@ -139,16 +326,28 @@ static bool frozen(const struct k2_map *m)
 
 int k2_kern_maps_fill(struct k2_kern_maps *km, const struct k2_mapstate *ms, struct k2_err *e)
 {
+	return k2_kern_maps_update(km, ms, NULL, e);
+}
+
+int k2_kern_maps_update(struct k2_kern_maps *km, const struct k2_mapstate *ms,
+			const struct k2_mapstate *have, struct k2_err *e)
+{
+	km->idle_src = ms;
 	for (uint32_t i = 0; i < km->n; i++) {
 		enum k2_kern_data d = k2_kern_map_data(km->maps[i].type);
 		struct xfer x;
 		int err;
 
-		if (d == K2_KERN_DATA_NONE || frozen(&km->maps[i]) || km->fds[i] < 0)
+		if (d == K2_KERN_DATA_NONE || frozen(&km->maps[i]) || km->fds[i] < 0 || km->idle[i])
 			continue;
 		err = xfer_init(&x, km, i, ms, e);
-		if (!err)
-			err = d == K2_KERN_DATA_ARRAY ? fill_array(&x, ms, e) : fill_hash(&x, ms, e);
+		x.have = have;
+		if (!err && km->mem[i])
+			err = fill_mem(&x, km->mem[i], ms, e);
+		else if (!err)
+			err = d == K2_KERN_DATA_ARRAY ? fill_array(&x, ms, e)
+			      : d == K2_KERN_DATA_SLOTS ? fill_slots(&x, ms, e)
+							: fill_hash(&x, ms, e);
 		xfer_fini(&x);
 		if (err)
 			return err;
@@ -192,6 +391,32 @@ static int read_map(struct xfer *x, struct k2_mapstate *ms, struct k2_err *e)
 	}
 }
 
+/* An idle map reads as what was last written into it (km->idle_src): the program cannot touch it. */
+static int copy_map(const struct k2_kern_maps *km, uint32_t i, struct k2_mapstate *ms,
+		    struct k2_err *e)
+{
+	const struct k2_mapstate *src = km->idle_src;
+	const struct k2_map *m = &km->maps[i];
+	size_t vsz = (size_t)m->value_size * (k2_kern_map_percpu(m->type) ? k2_mapstate_ncpus(ms) : 1);
+	uint8_t *key = calloc(2, m->key_size ? m->key_size : 1), *val = calloc(1, vsz ? vsz : 1);
+	const void *prev = NULL;
+	int err = 0;
+
+	if (!key || !val)
+		err = k2_err_set(e, -ENOMEM, "out of memory");
+	while (!err && src && k2_mapstate_next_key(src, i, prev, key + m->key_size) == 0) {
+		memcpy(key, key + m->key_size, m->key_size);
+		prev = key;
+		if (!k2_mapstate_lookup(src, i, key, val))
+			err = k2_mapstate_update(ms, i, key, val, BPF_ANY);
+		if (err)
+			k2_err_set(e, err, "map %s: copying an idle map's entry failed", m->name);
+	}
+	free(key);
+	free(val);
+	return err;
+}
+
 int k2_kern_maps_read(const struct k2_kern_maps *km, struct k2_mapstate *ms, struct k2_err *e)
 {
 	for (uint32_t i = 0; i < km->n; i++) {
@@ -200,9 +425,19 @@ int k2_kern_maps_read(const struct k2_kern_maps *km, struct k2_mapstate *ms, str
 
 		if (!k2_kern_map_has_data(km->maps[i].type) || km->fds[i] < 0)
 			continue;
+		if (km->idle[i]) {
+			err = copy_map(km, i, ms, e);
+			if (err)
+				return err;
+			continue;
+		}
 		err = xfer_init(&x, km, i, ms, e);
-		if (!err)
-			err = read_map(&x, ms, e);
+		if (!err && km->mem[i])
+			err = read_mem(&x, km->mem[i], ms, e);
+		else if (!err)
+			err = k2_kern_map_data(km->maps[i].type) == K2_KERN_DATA_ARRAY
+				      ? read_array(&x, ms, e)
+				      : read_map(&x, ms, e);
 		xfer_fini(&x);
 		if (err)
 			return err;
@@ -243,12 +478,13 @@ static int diff_one_way(const struct k2_map *m, uint32_t i, size_t vsz, const st
 		prev = key;
 		if (k2_mapstate_lookup(a, i, key, va))
 			continue;
-		hex(kh, sizeof(kh), key, m->key_size);
 		if (k2_mapstate_lookup(b, i, key, vb)) {
+			hex(kh, sizeof(kh), key, m->key_size);
 			snprintf(diff, len, "map %s key %s: only in the %s", m->name, kh,
 				 swapped ? "second" : "first");
 			ret = 1;
 		} else if (!swapped && memcmp(va, vb, vsz)) {
+			hex(kh, sizeof(kh), key, m->key_size);
 			hex(ha, sizeof(ha), va, vsz);
 			hex(hb, sizeof(hb), vb, vsz);
 			snprintf(diff, len, "map %s key %s: %s vs %s", m->name, kh, ha, hb);
