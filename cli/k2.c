@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bpf/k2bpf.h"
+#include "kernel_bench/k2_bench.h"
 #include "kernel_bench/k2_kern.h"
 
 struct k2_command {
@@ -16,6 +17,8 @@ static const struct k2_command commands[] = {
 	{ "pktgen", k2_cmd_pktgen, "write generated test packets to a pcap file" },
 	{ "fuzz-semantics", k2_cmd_fuzz_semantics,
 	  "random programs through the kernel and the interpreter, compared" },
+	{ "bench", k2_cmd_bench, "verify, time (interleaved) and trace a program and candidates" },
+	{ "bench-opcodes", k2_cmd_bench_opcodes, "measure the per-opcode cost table (latency.ini)" },
 	{ NULL, NULL, NULL },
 };
 
