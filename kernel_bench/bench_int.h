@@ -95,6 +95,7 @@ struct k2_bench {
 	struct k2_bench_slot *slots;
 	uint32_t n_progs, cap_progs;
 	uint32_t rounds, repeat;
+	uint32_t aa_copies;
 	uint32_t batches;
 	double floor_ns;
 	struct k2_bench_prog *hist; /* the original as measured in each batch */

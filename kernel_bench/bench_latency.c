@@ -10,6 +10,8 @@
 #define REPEAT_MIN 100        /* amortises the ~25-60 ns cost of a test_run's first run */
 #define REPEAT_MAX 1000000
 #define SAMPLE_US_DEFAULT 2000.0
+#define AA_DEFAULT 3          /* A/A copies of the original per batch */
+#define AA_MAX 8
 
 int k2_bench_time(const struct k2_kern_prog *kp, const struct k2_input *in, uint32_t repeat,
 		  struct k2_kern_result *res, uint32_t *ns, struct k2_err *e)
@@ -171,19 +173,28 @@ out:
 }
 
 /*
- * The resolution of a batch, from its A/A pair: a second load of the original (another JIT
- * image at another address) timed like a candidate. A candidate is faster or slower only if
- * its interval excludes 1 and it differs from 1 by more than the A/A pair does (or than
- * half a nanosecond: the kernel reports whole nanoseconds).
+ * The resolution of a batch, from its A/A copies: more loads of the original, timed like
+ * candidates. The JIT puts each image at a random offset, and identical code then differs by
+ * a few percent here (alignment against fetch blocks and cache lines), so a candidate is
+ * faster or slower only if its interval excludes 1 and it is farther from 1 than every A/A
+ * copy's interval reaches (and than half a nanosecond: the kernel reports whole ns).
+ * The original's row keeps the envelope: the copy farthest from 1, the widest interval.
  */
-static void resolution(struct k2_bench_prog *orig, const struct k2_bench_prog *aa)
+static void resolution(struct k2_bench_prog *orig, const struct k2_bench_prog *aa, uint32_t k)
 {
-	double rel = fmax(fmax(fabs(aa->ratio - 1), fmax(aa->ratio_hi - 1, 1 - aa->ratio_lo)),
-			  0.5 / fmax(1e-9, orig->mix.median));
+	double rel = 0.5 / fmax(1e-9, orig->mix.median), far = 1, lo = 1, hi = 1;
 
-	orig->ratio = aa->ratio;
-	orig->ratio_lo = aa->ratio_lo;
-	orig->ratio_hi = aa->ratio_hi;
+	for (uint32_t i = 0; i < k; i++) {
+		rel = fmax(rel, fmax(fabs(aa[i].ratio - 1),
+				     fmax(aa[i].ratio_hi - 1, 1 - aa[i].ratio_lo)));
+		if (fabs(aa[i].ratio - 1) >= fabs(far - 1))
+			far = aa[i].ratio;
+		lo = fmin(lo, aa[i].ratio_lo);
+		hi = fmax(hi, aa[i].ratio_hi);
+	}
+	orig->ratio = far;
+	orig->ratio_lo = lo;
+	orig->ratio_hi = hi;
 	orig->resolved = 0;
 	orig->noise_ns = rel * orig->mix.median;
 }
@@ -219,29 +230,69 @@ static struct k2_bench_prog *orig_entry(struct k2_bench *b, uint32_t bi, struct 
 	return o->samples ? o : NULL;
 }
 
+/* The programs of a batch in measuring order: original, A/A copies, candidates. */
+struct lineup {
+	const struct k2_kern_prog **kp;
+	uint32_t **samples;
+	uint32_t n;
+};
+
+static int time_rounds(struct k2_bench *b, const struct lineup *l, uint32_t bi,
+		       struct k2_err *e)
+{
+	uint32_t R = b->rounds, P = b->n_pkts, ns;
+	int err = k2_bench_reset_maps(b, e);
+
+	for (uint32_t r = 0; r < R && !err; r++) {
+		for (uint32_t q = 0; q < P && !err; q++) {
+			for (uint32_t j = 0; j < l->n && !err; j++) {
+				uint32_t k = (j + r) % l->n; /* who goes first rotates */
+
+				err = k2_bench_time(l->kp[k], &b->pkts[q].in, b->repeat, b->res,
+						    &ns, e);
+				l->samples[k][q * R + r] = ns;
+			}
+		}
+		if (!err && b->o.progress && (r + 1) % 5 == 0)
+			fprintf(b->o.progress, "bench: batch %u: round %u/%u\n", bi, r + 1, R);
+	}
+	return err;
+}
+
 /*
- * One batch: the original, its A/A copy and up to BATCH_MAX candidates, `rounds` rounds;
- * in each round every packet is timed with every program, who goes first rotating.
+ * One batch: the original, its A/A copies and up to BATCH_MAX candidates, `rounds` rounds;
+ * in each round every packet is timed with every program.
  */
 static int batch(struct k2_bench *b, const uint32_t *ids, uint32_t n, struct k2_err *e)
 {
-	uint32_t R = b->rounds, P = b->n_pkts, all = n + 2, bi = b->batches;
-	struct k2_bench_prog *orig, aa;
-	struct k2_kern_prog *aa_kp = NULL;
-	int aa_hold = -1, err;
-	uint32_t ns;
+	uint32_t R = b->rounds, P = b->n_pkts, A = b->aa_copies, bi = b->batches, all = 1 + A + n;
+	struct k2_bench_prog *orig, aa[AA_MAX];
+	struct k2_kern_prog *aa_kp[AA_MAX] = { NULL };
+	const struct k2_kern_prog *kp[1 + AA_MAX + BATCH_MAX];
+	uint32_t *smp[1 + AA_MAX + BATCH_MAX];
+	struct lineup l = { kp, smp, all };
+	int aa_hold[AA_MAX], err = 0;
 
-	memset(&aa, 0, sizeof(aa));
+	memset(aa, 0, sizeof(aa));
 	orig = orig_entry(b, bi, e);
 	if (!orig)
 		return -ENOMEM;
-	aa.samples = calloc(P * R, sizeof(uint32_t));
-	err = aa.samples ? k2_bench_load(b->prog, b->km, NULL, &aa.vr, &aa_kp, e)
-			 : k2_err_set(e, -ENOMEM, "out of memory");
-	if (!err && !aa_kp)
-		err = k2_err_set(e, -EIO, "the original's second load failed: %s", aa.vr.reason);
-	if (!err && b->prog->type == BPF_PROG_TYPE_XDP && b->ns && !b->no_hold)
-		aa_hold = k2_netns_hold(b->ns, aa_kp->fd, NULL);
+	kp[0] = b->slots[0].kp;
+	smp[0] = orig->samples;
+	for (uint32_t i = 0; i < A; i++) {
+		aa_hold[i] = -1;
+		aa[i].samples = calloc(P * R, sizeof(uint32_t));
+		if (!err)
+			err = aa[i].samples ? k2_bench_load(b->prog, b->km, NULL, &aa[i].vr, &aa_kp[i], e)
+					    : k2_err_set(e, -ENOMEM, "out of memory");
+		if (!err && !aa_kp[i])
+			err = k2_err_set(e, -EIO, "the original's A/A copy failed: %s",
+					 aa[i].vr.reason);
+		if (!err && b->prog->type == BPF_PROG_TYPE_XDP && b->ns && !b->no_hold)
+			aa_hold[i] = k2_netns_hold(b->ns, aa_kp[i]->fd, NULL);
+		kp[1 + i] = aa_kp[i];
+		smp[1 + i] = aa[i].samples;
+	}
 	for (uint32_t k = 0; k < n && !err; k++) {
 		struct k2_bench_prog *c = &b->progs[ids[k]];
 
@@ -250,39 +301,27 @@ static int batch(struct k2_bench *b, const uint32_t *ids, uint32_t n, struct k2_
 		if (!c->samples)
 			err = k2_err_set(e, -ENOMEM, "out of memory");
 		hold(b, ids[k]);
+		kp[1 + A + k] = b->slots[ids[k]].kp;
+		smp[1 + A + k] = c->samples;
 	}
 	if (!err)
-		err = k2_bench_reset_maps(b, e);
-	for (uint32_t r = 0; r < R && !err; r++) {
-		for (uint32_t q = 0; q < P && !err; q++) {
-			for (uint32_t j = 0; j < all && !err; j++) {
-				uint32_t k = (j + r) % all;
-				const struct k2_kern_prog *kp = k == 0 ? b->slots[0].kp
-							       : k == 1 ? aa_kp
-									: b->slots[ids[k - 2]].kp;
-				uint32_t *s = k == 0 ? orig->samples
-					      : k == 1 ? aa.samples : b->progs[ids[k - 2]].samples;
-
-				err = k2_bench_time(kp, &b->pkts[q].in, b->repeat, b->res, &ns, e);
-				s[q * R + r] = ns;
-			}
-		}
-		if (!err && b->o.progress && (r + 1) % 5 == 0)
-			fprintf(b->o.progress, "bench: batch %u: round %u/%u\n", bi, r + 1, R);
-	}
+		err = time_rounds(b, &l, bi, e);
 	for (uint32_t k = 0; k < n; k++)
 		unhold(b, ids[k]);
-	if (b->ns)
-		k2_netns_unhold(b->ns, aa_hold);
-	k2_kern_prog_free(aa_kp);
 	orig->n_samples = P * R;
 	if (!err)
 		err = stats(b, orig, NULL, e);
+	for (uint32_t i = 0; i < A; i++) {
+		if (b->ns)
+			k2_netns_unhold(b->ns, aa_hold[i]);
+		k2_kern_prog_free(aa_kp[i]);
+		if (!err)
+			err = stats(b, &aa[i], orig, e);
+	}
 	if (!err)
-		err = stats(b, &aa, orig, e);
-	if (!err)
-		resolution(orig, &aa);
-	k2_bench_prog_release(&aa);
+		resolution(orig, aa, A);
+	for (uint32_t i = 0; i < A; i++)
+		k2_bench_prog_release(&aa[i]);
 	for (uint32_t k = 0; k < n && !err; k++) {
 		b->progs[ids[k]].n_samples = P * R;
 		err = stats(b, &b->progs[ids[k]], orig, e);
@@ -312,6 +351,8 @@ int k2_bench_measure(struct k2_bench *b, struct k2_err *e)
 				k2_prog_type_name(b->prog->type));
 		return 0;
 	}
+	b->aa_copies = b->o.aa_copies ? (b->o.aa_copies > AA_MAX ? AA_MAX : b->o.aa_copies)
+				       : AA_DEFAULT;
 	if (!b->res && !(b->res = malloc(sizeof(*b->res))))
 		return k2_err_set(e, -ENOMEM, "out of memory");
 	hold(b, 0);

@@ -167,6 +167,7 @@ struct k2_bench_opts {
 	struct k2_cleanup *cleanup; /* where created fds/files are registered; NULL: none */
 	FILE *progress;         /* progress lines; NULL: quiet */
 	const char *source;     /* where the original came from (object path), for the trace */
+	uint32_t aa_copies;     /* A/A copies of the original timed in each batch; 0: 3, max 8 */
 };
 
 #define K2_BENCH_OPTS(name, ...) \
@@ -193,11 +194,11 @@ struct k2_bench_prog {
 	struct k2_lat *pkt;      /* per packet, over rounds */
 	double *pkt_ratio;       /* per packet: median over rounds of candidate/original */
 	double ratio;            /* median over rounds of (mix candidate / mix original); NaN.
-				  * For the original: its A/A pair (a second load of itself) */
+				  * For the original: its A/A envelope (see k2_bench_measure) */
 	double ratio_lo, ratio_hi; /* ~95% confidence interval of that median */
 	int resolved;            /* 1: difference beyond resolution, 0: below, -1: not measured */
-	double noise_ns;         /* the resolution used: the original's spread (IQR of its
-				  * per-round mix) in the batch, at least 0.5 ns */
+	double noise_ns;         /* the batch's resolution in ns: how far from the original the
+				  * A/A copies reached, at least 0.5 ns */
 	/* XDP live frames (NaN / 0 when not measured) */
 	double pps;
 	uint64_t live_sent, live_processed;
@@ -229,7 +230,11 @@ int k2_bench_add(struct k2_bench *b, const struct k2_bench_cand *c, uint32_t *id
  * Measures the accepted programs not yet measured, interleaved with the original, round by
  * round: for each packet, original then each candidate (their order rotates every round),
  * one BPF_PROG_TEST_RUN of `repeat` runs each. The repeat count is calibrated once from the
- * original (opts.sample_us of program time per sample, at least 100). XDP programs are held
+ * original (opts.sample_us of program time per sample, at least 100). Each batch also times
+ * opts.aa_copies more loads of the original (A/A): the JIT places every image at a random
+ * offset and identical code then differs by a few percent, so a candidate counts as faster
+ * or slower (resolved = 1) only when its ratio's interval excludes 1 and it lies farther
+ * from 1 than any A/A copy reached (noise_ns). XDP programs are held
  * in the kernel's XDP dispatcher meanwhile (attached in generic mode to a veth of the
  * private netns): a test_run with repeat > 1 otherwise adds and removes the program there
  * itself, which costs two RCU grace periods (~20 ms here) per call. Programs of types
