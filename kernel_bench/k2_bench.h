@@ -34,8 +34,8 @@ int k2_topo_ncores(const struct k2_topo *t);
 /* A core's index among k2_topo_ncores(), -1: the last; the OS number of its first PU. */
 int k2_topo_core_cpu(const struct k2_topo *t, int core);
 /*
- * One line for a trace: "Machine 23.4 GiB, 1 package, 2 cores, 2 PUs; CPU AMD EPYC (family
- * 26 model 2); L3 32 MiB". Truncated to len.
+ * One line for a trace: "Machine (5.5 GiB in NUMA nodes), 1 package, 1 NUMA node, 2 cores,
+ * 2 PUs; CPU AMD EPYC (family 26 model 2); L3 32768 KiB". Truncated to len.
  */
 void k2_topo_summary(const struct k2_topo *t, char *buf, size_t len);
 /* The CPU model name ("AMD EPYC"), or "unknown". */

@@ -91,7 +91,8 @@ void k2_topo_summary(const struct k2_topo *t, char *buf, size_t len)
 	size_t o;
 
 	o = (size_t)snprintf(buf, len,
-			     "Machine %.1f GiB, %d package%s, %d NUMA node%s, %d cores, %d PUs; "
+			     "Machine (%.1f GiB in NUMA nodes), %d package%s, %d NUMA node%s, "
+			     "%d cores, %d PUs; "
 			     "CPU %s (family %s model %s)",
 			     (double)root->total_memory / (1024.0 * 1024 * 1024), npkg,
 			     npkg == 1 ? "" : "s", nnuma, nnuma == 1 ? "" : "s", k2_topo_ncores(t),
