@@ -34,7 +34,7 @@ static void print_prog(const struct k2_bench *b, const struct k2_bench_prog *p, 
 		snprintf(ratio, sizeof(ratio), "A/A %.3f [%.3f, %.3f]", p->ratio, p->ratio_lo,
 			 p->ratio_hi);
 	if (!isnan(p->pps))
-		snprintf(pps, sizeof(pps), "%.3f", p->pps / 1e6);
+		snprintf(pps, sizeof(pps), "%.4g", p->pps / 1e6);
 	fprintf(f, "%-8s %7u %9.1f  %-26s %-40s %s\n", "ok", p->vr.verified_insns, p->vr.load_us,
 		lat, ratio, pps);
 	(void)b;
