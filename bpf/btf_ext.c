@@ -1,4 +1,4 @@
-/* bpf/btf_ext.c: .BTF.ext func_info, line_info and CO-RE records: read, and rewritten for moved code. */
+/* bpf/btf_ext.c: .BTF.ext func/line info and CO-RE records: read, rewritten for moved code. */
 #include "bpf/obj_internal.h"
 
 #include <bpf/btf.h>
@@ -53,16 +53,18 @@ static int cmp_relpos(const void *a, const void *b)
 }
 
 /* .rel.BTF.ext entries by offset, to carry each record's relocation along with it. */
-static struct relpos *rel_index(const struct k2_elf *elf, uint32_t *n)
+static struct relpos *rel_index(const struct k2_elf *elf, uint32_t *n, uint32_t *sec)
 {
 	struct relpos *rp;
 
 	*n = 0;
+	*sec = 0;
 	for (uint32_t i = 1; i < elf->n_secs; i++) {
 		const struct k2_esec *r = &elf->secs[i];
 
 		if (r->sh.sh_type != SHT_REL || r->sh.sh_info != elf->btfext_sec || !r->data)
 			continue;
+		*sec = i;
 		*n = (uint32_t)(r->size / sizeof(Elf64_Rel));
 		rp = calloc(*n + 1, sizeof(*rp));
 		for (uint32_t k = 0; rp && k < *n; k++) {
@@ -143,7 +145,7 @@ void k2_btfext_read(struct k2_elf *elf)
 	if (hl < 24 || hl > sizeof(x->hdr) || hl > s->size)
 		return;
 	x = calloc(1, sizeof(*x));
-	rp = rel_index(elf, &n_rp);
+	rp = x ? rel_index(elf, &n_rp, &x->rel_sec) : NULL;
 	if (!x || !rp) {
 		free(x);
 		free(rp);
@@ -259,19 +261,29 @@ static int write_group(struct buf *b, struct buf *rel, const struct k2_elf *elf,
 		if (!err && m && m->fwd)
 			wr32(b->p + at, tmp[r].at * K2_INSN_SZ);
 		if (!err && g->rel[src] >= 0) {
-			const struct k2_esec *rs_sec = NULL;
+			const struct k2_esec *rs_sec = &elf->secs[elf->ext->rel_sec];
 			Elf64_Rel e;
 
-			for (uint32_t i = 1; i < elf->n_secs && !rs_sec; i++)
-				if (elf->secs[i].sh.sh_type == SHT_REL &&
-				    elf->secs[i].sh.sh_info == elf->btfext_sec)
-					rs_sec = &elf->secs[i];
 			memcpy(&e, rs_sec->data + (size_t)g->rel[src] * sizeof(e), sizeof(e));
 			e.r_offset = at;
 			err = put(rel, &e, sizeof(e));
 		}
 	}
 	return err;
+}
+
+/* What is left when the records cannot be kept consistent: a valid .BTF.ext without any. */
+static int empty_ext(struct buf *b, struct buf *rel)
+{
+	uint8_t hdr[32] = { 0 };
+
+	free(b->p);
+	free(rel->p);
+	*b = (struct buf){ 0 };
+	*rel = (struct buf){ 0 };
+	wr32(hdr, BTF_EXT_MAGIC | (1u << 16));
+	wr32(hdr + 4, sizeof(hdr));
+	return put(b, hdr, sizeof(hdr));
 }
 
 int k2_btfext_rewrite(const struct k2_elf *elf, const struct k2_secmap *maps, void **out,
@@ -299,7 +311,8 @@ int k2_btfext_rewrite(const struct k2_elf *elf, const struct k2_secmap *maps, vo
 		uint64_t start = b.n;
 
 		if (!xi->n_groups) {
-			wr32(b.p + 8 + 8 * k, 0);
+			/* as clang writes an empty kind: at the end, no bytes */
+			wr32(b.p + 8 + 8 * k, (uint32_t)(start - x->hdr_len));
 			wr32(b.p + 12 + 8 * k, 0);
 			continue;
 		}
@@ -316,18 +329,8 @@ int k2_btfext_rewrite(const struct k2_elf *elf, const struct k2_secmap *maps, vo
 		wr32(b.p + 12 + 8 * k, (uint32_t)(b.n - start));
 	}
 	free(tmp);
-	if (err == -EINVAL || !x) {
-		/* cannot be kept consistent: an empty but valid .BTF.ext, without records */
-		uint8_t hdr[32] = { 0 };
-
-		free(b.p);
-		free(rel.p);
-		b = (struct buf){ 0 };
-		rel = (struct buf){ 0 };
-		wr32(hdr, BTF_EXT_MAGIC | (1u << 16));
-		wr32(hdr + 4, sizeof(hdr));
-		err = put(&b, hdr, sizeof(hdr));
-	}
+	if (err == -EINVAL || !x)
+		err = empty_ext(&b, &rel);
 	if (err) {
 		free(b.p);
 		free(rel.p);

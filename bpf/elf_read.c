@@ -1,4 +1,4 @@
-/* bpf/elf_read.c: the ELF layer of an object: headers through libelf, sections, symbols, relocations. */
+/* bpf/elf_read.c: the ELF layer of objects: headers via libelf, sections, symbols, relocs. */
 #include "bpf/obj_internal.h"
 
 #include <gelf.h>
@@ -17,7 +17,7 @@ int k2_obj_err(const struct k2_elf *elf, struct k2_err *e, int code, uint32_t se
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (sec && sec < elf->n_secs && elf->secs[sec].name)
+	if (sec && sec < elf->n_secs && elf->secs && elf->secs[sec].name)
 		return k2_err_set(e, code, "%s: section %s: %s", elf->name, elf->secs[sec].name, msg);
 	return k2_err_set(e, code, "%s: %s", elf->name, msg);
 }
@@ -51,6 +51,8 @@ static int read_ehdr(struct k2_elf *elf, Elf *le, struct k2_err *e)
 		return k2_obj_err(elf, e, -EINVAL, 0, "not a 64-bit little-endian ELF file");
 	if (!gelf_getehdr(le, &eh))
 		return k2_obj_err(elf, e, -EINVAL, 0, "bad ELF header: %s", elf_errmsg(-1));
+	if (eh.e_version != EV_CURRENT)
+		return k2_obj_err(elf, e, -EINVAL, 0, "unknown ELF version %u", eh.e_version);
 	if (eh.e_machine != EM_BPF || eh.e_type != ET_REL)
 		return k2_obj_err(elf, e, -EINVAL, 0, "not a BPF relocatable object (machine %u, type %u)",
 				  eh.e_machine, eh.e_type);
@@ -68,6 +70,47 @@ static int read_ehdr(struct k2_elf *elf, Elf *le, struct k2_err *e)
 	return 0;
 }
 
+/*
+ * Section types a BPF object holds, with the entry size libelf insists on when the object is
+ * written back (0: none); anything else is refused so that whatever is read can be written.
+ */
+static int check_type(const struct k2_elf *elf, uint32_t i, const GElf_Shdr *sh, struct k2_err *e)
+{
+	static const struct {
+		uint32_t type, entsize;
+	} types[] = {
+		{ SHT_NULL, 0 }, { SHT_PROGBITS, 0 }, { SHT_SYMTAB, sizeof(Elf64_Sym) },
+		{ SHT_STRTAB, 0 }, { SHT_RELA, sizeof(Elf64_Rela) }, { SHT_NOTE, 0 },
+		{ SHT_NOBITS, 0 }, { SHT_REL, sizeof(Elf64_Rel) },
+	};
+
+	if (sh->sh_type == SHT_NULL && sh->sh_size)
+		return k2_obj_err(elf, e, -EINVAL, 0, "section %u: null section with a size", i);
+	if (sh->sh_flags & SHF_COMPRESSED)
+		return k2_obj_err(elf, e, -EOPNOTSUPP, 0, "section %u: compressed sections are not supported", i);
+	/* libelf writes only whole entries */
+	if (sh->sh_entsize && sh->sh_size % sh->sh_entsize)
+		return k2_obj_err(elf, e, -EINVAL, 0,
+				  "section %u: size %llu is not a multiple of its entry size %llu", i,
+				  (unsigned long long)sh->sh_size, (unsigned long long)sh->sh_entsize);
+	/* LLVM's own sections (.llvm_addrsig, ...) are opaque bytes to libelf */
+	if (sh->sh_type >= 0x6fff4c00 && sh->sh_type <= 0x6fff4cff)
+		return 0;
+	for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
+		if (types[k].type != sh->sh_type)
+			continue;
+		if (!types[k].entsize)
+			return sh->sh_type == SHT_NOTE && sh->sh_entsize ?
+				       k2_obj_err(elf, e, -EINVAL, 0, "section %u: bad entry size", i) : 0;
+		if ((sh->sh_entsize && sh->sh_entsize != types[k].entsize) ||
+		    sh->sh_size % types[k].entsize)
+			return k2_obj_err(elf, e, -EINVAL, 0, "section %u: bad entry size %llu", i,
+					  (unsigned long long)sh->sh_entsize);
+		return 0;
+	}
+	return k2_obj_err(elf, e, -EINVAL, 0, "section %u: unsupported type 0x%x", i, sh->sh_type);
+}
+
 static int read_shdrs(struct k2_elf *elf, Elf *le, struct k2_err *e)
 {
 	elf->secs = calloc(elf->n_secs, sizeof(*elf->secs));
@@ -80,6 +123,8 @@ static int read_shdrs(struct k2_elf *elf, Elf *le, struct k2_err *e)
 
 		if (!scn || !gelf_getshdr(scn, &sh))
 			return k2_obj_err(elf, e, -EINVAL, 0, "section %u: bad header", i);
+		if (check_type(elf, i, &sh, e))
+			return e ? e->code : -EINVAL;
 		memcpy(&s->sh, &sh, sizeof(sh));
 		s->size = sh.sh_size;
 		if (sh.sh_addralign & (sh.sh_addralign - 1) || sh.sh_addralign > 4096)
@@ -141,7 +186,7 @@ static enum k2_sec_kind kind_of(const struct k2_esec *s)
 	case SHT_SYMTAB:
 		return K2_SEC_SYMTAB;
 	default:
-		return has_pfx(n, ".debug_") ? K2_SEC_DEBUG : K2_SEC_OTHER;
+		return K2_SEC_OTHER;
 	}
 }
 

@@ -1,4 +1,5 @@
 /* bpf/elf_write.c: writing an object's sections back through libelf, via a temp file and rename. */
+#define _GNU_SOURCE /* memfd_create */
 #include "bpf/obj_internal.h"
 
 #include <fcntl.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,5 +103,36 @@ int k2_elf_write_path(const struct k2_elf *elf, const struct k2_wsec *ws, const 
 	if (err)
 		unlink(tmp);
 	free(tmp);
+	return err;
+}
+
+int k2_elf_write_mem(const struct k2_elf *elf, const struct k2_wsec *ws, void **buf, size_t *len,
+		     struct k2_err *e)
+{
+	int fd = memfd_create("k2obj", MFD_CLOEXEC), err;
+	off_t n;
+
+	*buf = NULL;
+	*len = 0;
+	if (fd < 0)
+		return k2_err_set(e, -errno, "memfd_create: %s", strerror(errno));
+	err = k2_elf_write_fd(elf, ws, fd, e);
+	n = err ? -1 : lseek(fd, 0, SEEK_END);
+	if (!err && n < 0)
+		err = k2_err_set(e, -errno, "memfd: %s", strerror(errno));
+	if (!err) {
+		*buf = malloc(n ? (size_t)n : 1);
+		if (!*buf)
+			err = k2_err_set(e, -ENOMEM, "out of memory");
+		else if (pread(fd, *buf, (size_t)n, 0) != n)
+			err = k2_err_set(e, -EIO, "memfd: short read");
+		if (err) {
+			free(*buf);
+			*buf = NULL;
+		}
+	}
+	if (!err)
+		*len = (size_t)n;
+	close(fd);
 	return err;
 }

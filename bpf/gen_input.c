@@ -1,4 +1,4 @@
-/* bpf/gen_input.c: random test inputs: packets with plausible headers, and the context around them. */
+/* bpf/gen_input.c: random test inputs: packets with plausible headers and their context. */
 #include "bpf/k2_gen.h"
 #include "bpf/k2_pktgen.h"
 
@@ -177,8 +177,8 @@ void k2_gen_input(struct k2_rng *rng, uint32_t prog_type, const struct k2_gen_in
 		if (below(rng, 10) == 0)
 			add_meta(rng, in, 4 * (uint32_t)(1 + below(rng, XDP_META_MAX / 4)));
 		k2_gen_input_derive(prog_type, in);
-	} else if (prog_type == BPF_PROG_TYPE_SOCKET_FILTER || prog_type == BPF_PROG_TYPE_SCHED_CLS ||
-		   prog_type == BPF_PROG_TYPE_SCHED_ACT) {
+	} else if (prog_type == BPF_PROG_TYPE_SOCKET_FILTER ||
+		   prog_type == BPF_PROG_TYPE_SCHED_CLS || prog_type == BPF_PROG_TYPE_SCHED_ACT) {
 		skb_ctx(rng, prog_type, in);
 	}
 }

@@ -13,7 +13,10 @@ enum gtype {
 	G_PKT,      /* data + 0; off holds the range: bytes [0, off) are checked against data_end */
 	G_PKT_END,
 	G_MAPVAL,   /* map value of map `map`, + off */
+	G_PSTACK,   /* in a subprogram: the caller's stack, PSTACK_LEN initialised bytes */
 };
+
+#define PSTACK_LEN 16
 
 struct greg {
 	uint8_t t;
@@ -28,6 +31,8 @@ struct gstate {
 	uint16_t loop_ro; /* inside a loop body: registers that were not scalars at its head */
 	uint8_t depth;    /* block nesting */
 	bool in_loop;
+	bool in_func;     /* a subprogram: no ctx in r6, no helpers, no further calls */
+	int16_t stack_min; /* lowest stack offset this frame may use (frames share 512 bytes) */
 };
 
 struct gmap {
@@ -50,6 +55,13 @@ struct gen {
 	uint32_t n_maps;
 	uint32_t weights[K2_GEN__COUNT];
 	uint32_t weight_sum;
+	uint32_t n_funcs; /* subprograms this program has (0 .. K2_GEN_MAX_FUNCS) */
+	uint8_t func_args[K2_GEN_MAX_FUNCS];
+	uint8_t func_ptr_arg[K2_GEN_MAX_FUNCS]; /* argument register holding a caller stack
+						 * pointer (G_PSTACK), or 0 */
+	uint32_t calls[64];                /* call instructions to point at their subprogram */
+	uint8_t call_func[64];
+	uint32_t n_calls;
 };
 
 #define CTX_REG 6 /* ctx is kept in r6 (LD_ABS/LD_IND need it there) */

@@ -14,8 +14,10 @@
 int gen_ctx_off(uint32_t prog_type, bool end)
 {
 	if (prog_type == BPF_PROG_TYPE_XDP)
-		return end ? (int)offsetof(struct xdp_md, data_end) : (int)offsetof(struct xdp_md, data);
-	return end ? (int)offsetof(struct __sk_buff, data_end) : (int)offsetof(struct __sk_buff, data);
+		return end ? (int)offsetof(struct xdp_md, data_end)
+			   : (int)offsetof(struct xdp_md, data);
+	return end ? (int)offsetof(struct __sk_buff, data_end)
+		   : (int)offsetof(struct __sk_buff, data);
 }
 
 static void invalidate_pkt(struct gstate *st)
@@ -103,7 +105,7 @@ static bool pkt_guard(struct gen *g, struct gstate *st)
 	return true;
 }
 
-/* Legacy skb loads: r0 = ntoh(*(size *)(skb->data + [src +] imm)); out of bounds ends the program. */
+/* Legacy skb loads: r0 = ntoh(*(size *)(skb->data + [src +] imm)); out of bounds ends the run. */
 static bool pkt_ldabs(struct gen *g, struct gstate *st)
 {
 	static const enum k2_op abs_ops[] = { K2_OP_LDABSB, K2_OP_LDABSH, K2_OP_LDABSW };
@@ -131,6 +133,8 @@ bool gen_pkt(struct gen *g, struct gstate *st)
 	uint32_t t = g->o.prog_type;
 	int pkt;
 
+	if (st->in_func)
+		return false; /* no ctx, hence no packet, in a subprogram */
 	if (t == BPF_PROG_TYPE_SOCKET_FILTER || (t == BPF_PROG_TYPE_SCHED_CLS && gen_chance(g, 20)))
 		return pkt_ldabs(g, st);
 	pkt = gen_pick(g, st, G_PKT);
@@ -234,8 +238,8 @@ static bool map_lookup(struct gen *g, struct gstate *st)
 	if (cp >= 0)
 		in.r[cp] = in.r[0];
 	for (int i = 0, k = 1 + (int)gen_below(g, 3); i < k; i++)
-		gen_mem_access(g, &in, cp >= 0 && gen_chance(g, 50) ? cp : 0, 0, (int)m->vsz, !m->ro,
-			       false);
+		gen_mem_access(g, &in, cp >= 0 && gen_chance(g, 50) ? cp : 0, 0, (int)m->vsz,
+			       !m->ro, false);
 	gen_block(g, &in, 1 + (uint32_t)gen_below(g, 8));
 	if (!g->err)
 		g->insns[j].off = (int16_t)(g->n - j - 1);
@@ -439,7 +443,7 @@ bool gen_call(struct gen *g, struct gstate *st)
 	bool ok, nondet = false;
 	uint64_t k = gen_below(g, 10);
 
-	if (st->in_loop)
+	if (st->in_loop || st->in_func)
 		return false;
 	/* Argument registers are about to be overwritten: nothing may be copied from them. */
 	for (int r = 1; r <= 5; r++)

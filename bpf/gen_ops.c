@@ -1,4 +1,4 @@
-/* bpf/gen_ops.c: generator items on registers and the stack: ALU, moves, swaps, context, atomics. */
+/* bpf/gen_ops.c: generator items on registers and stack: ALU, moves, swaps, ctx, atomics. */
 #include "bpf/gen_int.h"
 
 #include <linux/bpf.h>
@@ -145,7 +145,8 @@ bool gen_alu(struct gen *g, struct gstate *st, bool is64)
 	int dst, src = 0;
 
 	do {
-		op = (enum k2_op)(K2_OP_ADD64_K + gen_below(g, K2_OP_MOVSX32_16 - K2_OP_ADD64_K + 1));
+		op = (enum k2_op)(K2_OP_ADD64_K +
+				  gen_below(g, K2_OP_MOVSX32_16 - K2_OP_ADD64_K + 1));
 		oi = k2_op_info(op);
 	} while (!is_alu_op(oi, is64) || !gen_isa_ok(g, op));
 	dst = pick_writable_scalar(g, st);
@@ -177,7 +178,8 @@ bool gen_mov(struct gen *g, struct gstate *st)
 	if (dst < 0)
 		return false;
 	if (k < 3) {
-		gen_op(g, gen_chance(g, 70) ? K2_OP_MOV64_K : K2_OP_MOV32_K, dst, 0, 0, gen_imm32(g));
+		gen_op(g, gen_chance(g, 70) ? K2_OP_MOV64_K : K2_OP_MOV32_K, dst, 0, 0,
+		       gen_imm32(g));
 	} else if (k < 5) {
 		gen_op(g, K2_OP_LDDW, dst, 0, 0, gen_imm64(g));
 	} else if (k < 7 && gen_isa_ok(g, K2_OP_MOVSX64_8) && gen_pick(g, st, G_SCALAR) >= 0) {
@@ -258,7 +260,7 @@ bool gen_mem_access(struct gen *g, struct gstate *st, int base, int lo, int hi, 
 	uint8_t t = st->r[base].t;
 	int size = pick_size(g), boff = t == G_PKT ? 0 : st->r[base].off, pos, dst, src, si;
 
-	if (t != G_STACK && t != G_PKT && t != G_MAPVAL)
+	if (t != G_STACK && t != G_PKT && t != G_MAPVAL && t != G_PSTACK)
 		return false;
 	while (size > hi - lo && size > 1)
 		size >>= 1;
@@ -295,8 +297,12 @@ bool gen_stack(struct gen *g, struct gstate *st)
 {
 	int base = K2_REG_FP, lo = -64, hi = 0, p;
 
+	p = gen_pick(g, st, G_PSTACK);
+	if (p >= 0 && gen_chance(g, 50)) /* the caller's frame, through the argument */
+		return gen_mem_access(g, st, p, 0, PSTACK_LEN, true, true);
+
 	if (gen_chance(g, 10))
-		lo = -K2_STACK_SIZE;
+		lo = st->stack_min;
 	if (gen_chance(g, 20) && !st->in_loop) {
 		/* A stack pointer in another register: r = r10 - k. */
 		p = gen_pick_writable(g, st);
@@ -325,7 +331,8 @@ bool gen_stack(struct gen *g, struct gstate *st)
 			dst = pick_dst(g, st);
 			if (dst < 0)
 				return false;
-			gen_op(g, ldx_op(g, size, true), dst, base, (int16_t)(pos - st->r[base].off), 0);
+			gen_op(g, ldx_op(g, size, true), dst, base,
+			       (int16_t)(pos - st->r[base].off), 0);
 			gen_set(st, dst, G_SCALAR);
 			return true;
 		}
@@ -366,7 +373,7 @@ bool gen_ctx(struct gen *g, struct gstate *st)
 	int dst = pick_dst(g, st), base = CTX_REG;
 	int pkt = gen_pick(g, st, G_PKT), end = gen_pick(g, st, G_PKT_END);
 
-	if (dst < 0)
+	if (dst < 0 || st->in_func)
 		return false;
 	if (pkt >= 0 && end >= 0 && gen_chance(g, 25) && dst != pkt) {
 		/* data_end - data: the packet length as a scalar. */

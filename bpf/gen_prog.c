@@ -11,7 +11,7 @@ static const uint32_t default_mix[K2_GEN__COUNT] = {
 	[K2_GEN_ALU64] = 12, [K2_GEN_ALU32] = 9, [K2_GEN_MOV] = 6,   [K2_GEN_END] = 2,
 	[K2_GEN_BRANCH] = 7, [K2_GEN_EXIT] = 1,  [K2_GEN_STACK] = 6, [K2_GEN_PKT] = 5,
 	[K2_GEN_CTX] = 2,    [K2_GEN_MAP] = 5,   [K2_GEN_ATOMIC] = 2, [K2_GEN_CALL] = 2,
-	[K2_GEN_LOOP] = 1,
+	[K2_GEN_LOOP] = 1,   [K2_GEN_FUNC] = 2,
 };
 
 void k2_gen_default_mix(uint32_t *mix)
@@ -93,7 +93,8 @@ void gen_merge(struct gstate *a, const struct gstate *b)
 static enum k2_op pick_cond(struct gen *g, bool use_imm)
 {
 	for (;;) {
-		enum k2_op op = (enum k2_op)(K2_OP_JEQ64_K + gen_below(g, K2_OP_JSLE32_X - K2_OP_JEQ64_K + 1));
+		enum k2_op op = (enum k2_op)(K2_OP_JEQ64_K +
+					     gen_below(g, K2_OP_JSLE32_X - K2_OP_JEQ64_K + 1));
 		const struct k2_opinfo *oi = k2_op_info(op);
 
 		if (!gen_isa_ok(g, op) || !!(oi->flags & K2_F_IMM) != use_imm)
@@ -237,6 +238,62 @@ static bool gen_loop(struct gen *g, struct gstate *st, uint32_t budget)
 	return true;
 }
 
+/* r1..rN = scalars; call pc+(subprogram); r0 = its scalar result, r1..r5 clobbered. */
+static bool call_func(struct gen *g, struct gstate *st, uint32_t f)
+{
+	if (st->in_func || st->in_loop || g->n_calls >= 64)
+		return false;
+	for (int r = 1; r <= g->func_args[f]; r++) {
+		int src = gen_pick(g, st, G_SCALAR);
+
+		if (r == g->func_ptr_arg[f]) {
+			/* The callee gets PSTACK_LEN initialised bytes of this frame. */
+			int off = -8 * (int)(2 + gen_below(g, 6));
+
+			for (int q = off; q < off + PSTACK_LEN; q += 8)
+				if (!gen_stack_is_init(st, q, 8) || gen_chance(g, 30)) {
+					gen_op(g, K2_OP_STDW, K2_REG_FP, 0, (int16_t)q,
+					       gen_imm32(g));
+					gen_stack_init(g, st, q, 8);
+				}
+			gen_op(g, K2_OP_MOV64_X, r, K2_REG_FP, 0, 0);
+			gen_op(g, K2_OP_ADD64_K, r, 0, 0, off);
+			gen_set(st, r, G_STACK);
+			st->r[r].off = (int16_t)off;
+			continue;
+		}
+
+		if (src >= 0 && src != r && gen_chance(g, 60))
+			gen_op(g, K2_OP_MOV64_X, r, src, 0, 0);
+		else
+			gen_op(g, K2_OP_MOV64_K, r, 0, 0, gen_imm32(g));
+		gen_set(st, r, G_SCALAR);
+	}
+	g->calls[g->n_calls] = g->n;
+	g->call_func[g->n_calls++] = (uint8_t)f;
+	gen_op(g, K2_OP_CALL_PSEUDO, 0, 0, 0, 0);
+	gen_clobber_call(st);
+	return true;
+}
+
+static bool gen_func_call(struct gen *g, struct gstate *st)
+{
+	return g->n_funcs && call_func(g, st, (uint32_t)gen_below(g, g->n_funcs));
+}
+
+/* The verifier refuses code nothing reaches: every subprogram gets called at least once. */
+static void call_uncalled(struct gen *g, struct gstate *st)
+{
+	for (uint32_t f = 0; f < g->n_funcs; f++) {
+		bool called = false;
+
+		for (uint32_t c = 0; c < g->n_calls; c++)
+			called |= g->call_func[c] == f;
+		if (!called)
+			call_func(g, st, f);
+	}
+}
+
 static enum k2_gen_class pick_class(struct gen *g)
 {
 	uint64_t x = gen_below(g, g->weight_sum);
@@ -278,6 +335,8 @@ static bool gen_item(struct gen *g, struct gstate *st, uint32_t budget)
 		return gen_call(g, st);
 	case K2_GEN_LOOP:
 		return gen_loop(g, st, budget);
+	case K2_GEN_FUNC:
+		return gen_func_call(g, st);
 	default:
 		return false;
 	}
@@ -367,7 +426,8 @@ static void setup_maps(struct gen *g)
 		return;
 	if (!g->o.no_out_map) {
 		g->out_map = (int)g->gp->n_maps;
-		add_map(g, "out", BPF_MAP_TYPE_ARRAY, 4, 8 * K2_GEN_OUT_SLOTS, 1, false, false, false);
+		add_map(g, "out", BPF_MAP_TYPE_ARRAY, 4, 8 * K2_GEN_OUT_SLOTS, 1, false, false,
+			false);
 	}
 	n_extra = 1 + (uint32_t)gen_below(g, 4);
 	for (uint32_t i = 0; i < n_extra && g->gp->n_maps < K2_GEN_MAX_MAPS; i++) {
@@ -382,8 +442,8 @@ static void setup_maps(struct gen *g)
 			add_map(g, "arr", BPF_MAP_TYPE_ARRAY, 4, vsz, max, false, false, false);
 			break;
 		case 1:
-			add_map(g, "hash", BPF_MAP_TYPE_HASH, pick_u32(g, kszs, 2), vsz, 2 * max, false,
-				false, false);
+			add_map(g, "hash", BPF_MAP_TYPE_HASH, pick_u32(g, kszs, 2), vsz, 2 * max,
+				false, false, false);
 			break;
 		case 2:
 			add_map(g, "pcpu_arr", BPF_MAP_TYPE_PERCPU_ARRAY, 4, vsz, max, false, false,
@@ -430,9 +490,34 @@ static void normalize(struct gen *g, const struct k2_gen_opts *opts)
 		g->weight_sum += g->weights[c];
 }
 
+/* Subprograms: scalar arguments r1..rN, their own frame, a scalar r0 at every exit. */
+static void gen_funcs(struct gen *g)
+{
+	uint32_t start[K2_GEN_MAX_FUNCS];
+
+	for (uint32_t f = 0; f < g->n_funcs; f++) {
+		struct gstate st;
+
+		start[f] = g->n;
+		memset(&st, 0, sizeof(st));
+		st.r[K2_REG_FP].t = G_STACK;
+		st.fixed = (uint16_t)(1u << K2_REG_FP);
+		st.in_func = true;
+		st.stack_min = -K2_STACK_SIZE / 2;
+		for (int r = 1; r <= g->func_args[f]; r++)
+			st.r[r].t = r == g->func_ptr_arg[f] ? G_PSTACK : G_SCALAR;
+		gen_block(g, &st, 4 + (uint32_t)gen_below(g, 24));
+		set_r0(g, &st);
+		gen_op(g, K2_OP_EXIT, 0, 0, 0, 0);
+	}
+	for (uint32_t c = 0; c < g->n_calls && !g->err; c++)
+		g->insns[g->calls[c]].imm = (int32_t)(start[g->call_func[c]] - g->calls[c] - 1);
+}
+
 static void prologue(struct gen *g, struct gstate *st)
 {
 	memset(st, 0, sizeof(*st));
+	st->stack_min = g->n_funcs ? -K2_STACK_SIZE / 2 : -K2_STACK_SIZE;
 	st->r[1].t = G_CTX;
 	st->r[K2_REG_FP].t = G_STACK;
 	gen_op(g, K2_OP_MOV64_X, CTX_REG, 1, 0, 0);
@@ -459,7 +544,7 @@ int k2_gen_prog_new(struct k2_rng *rng, const struct k2_gen_opts *opts, struct k
 {
 	struct gen g;
 	struct gstate st;
-	uint32_t t;
+	uint32_t t, n_main;
 
 	*out = NULL;
 	memset(&g, 0, sizeof(g));
@@ -473,9 +558,21 @@ int k2_gen_prog_new(struct k2_rng *rng, const struct k2_gen_opts *opts, struct k
 	if (!g.gp)
 		return k2_err_set(e, -ENOMEM, "generator: out of memory");
 	setup_maps(&g);
+	/* Half the programs have subprograms; their frames and main's then split the stack. */
+	if (g.weights[K2_GEN_FUNC] && gen_chance(&g, 50)) {
+		g.n_funcs = 1 + (uint32_t)gen_below(&g, K2_GEN_MAX_FUNCS);
+		for (uint32_t f = 0; f < g.n_funcs; f++) {
+			g.func_args[f] = (uint8_t)gen_below(&g, 6);
+			if (g.func_args[f] && gen_chance(&g, 50))
+				g.func_ptr_arg[f] = (uint8_t)(1 + gen_below(&g, g.func_args[f]));
+		}
+	}
 	prologue(&g, &st);
 	gen_block(&g, &st, g.o.n_insns);
+	call_uncalled(&g, &st);
 	epilogue(&g, &st);
+	n_main = g.n;
+	gen_funcs(&g);
 	if (g.err) {
 		free(g.insns);
 		free(g.gp);
@@ -485,7 +582,8 @@ int k2_gen_prog_new(struct k2_rng *rng, const struct k2_gen_opts *opts, struct k
 	snprintf(g.gp->prog.sec, sizeof(g.gp->prog.sec), "%s", type_sec(t));
 	g.gp->prog.type = t;
 	g.gp->prog.insns = g.insns;
-	g.gp->prog.n_insns = g.gp->prog.n_main = g.n;
+	g.gp->prog.n_insns = g.n;
+	g.gp->prog.n_main = n_main;
 	g.gp->prog.maps = g.gp->maps;
 	g.gp->prog.n_maps = g.gp->n_maps;
 	g.gp->prog.license = "GPL";

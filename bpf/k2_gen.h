@@ -27,11 +27,13 @@ enum k2_gen_class {
 	K2_GEN_ATOMIC, /* atomics on stack slots and map values */
 	K2_GEN_CALL,   /* other helpers: adjust_head/tail/meta, csum_diff, skb_load/store_bytes */
 	K2_GEN_LOOP,   /* bounded loops with a counter register */
+	K2_GEN_FUNC,   /* bpf-to-bpf calls of generated subprograms (scalar arguments) */
 	K2_GEN__COUNT
 };
 
 #define K2_GEN_MAX_MAPS 8
 #define K2_GEN_OUT_SLOTS 10 /* the out map holds r0..r9 as stored at exit */
+#define K2_GEN_MAX_FUNCS 3  /* subprograms a program may call */
 
 struct k2_gen_opts {
 	size_t sz;             /* sizeof(struct k2_gen_opts) */
@@ -48,6 +50,7 @@ struct k2_gen_opts {
 /*
  * A generated program with its maps. prog.maps points at maps[]; map 0 is the "out" map
  * (one array element of K2_GEN_OUT_SLOTS u64s) unless opts said no_maps or no_out_map.
+ * Subprograms follow the main function (prog.n_main instructions), as libbpf links them.
  */
 struct k2_gen_prog {
 	struct k2_prog prog;

@@ -8,6 +8,7 @@
 #include "bpf/k2_obj.h"
 #include "bpf/k2_text.h"
 #include "bpf/k2_interp.h"
+#include "bpf/k2_cfg.h"
 #include "bpf/k2_rand.h"
 #include "bpf/k2_pktgen.h"
 

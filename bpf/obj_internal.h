@@ -131,6 +131,7 @@ struct k2_btfext {
 	uint32_t hdr_len;
 	struct k2_xinfo info[3]; /* func_info, line_info, core_relo */
 	uint32_t n_info;         /* 2 without CO-RE relocations in the header, else 3 */
+	uint32_t rel_sec;        /* the .rel.BTF.ext the records' relocations come from, or 0 */
 };
 
 struct k2_elf {
@@ -170,6 +171,8 @@ struct k2_wsec {
 int k2_elf_write_fd(const struct k2_elf *elf, const struct k2_wsec *ws, int fd, struct k2_err *e);
 int k2_elf_write_path(const struct k2_elf *elf, const struct k2_wsec *ws, const char *path,
 		      struct k2_err *e);
+int k2_elf_write_mem(const struct k2_elf *elf, const struct k2_wsec *ws, void **buf, size_t *len,
+		     struct k2_err *e);
 
 /* bpf/obj_maps.c, bpf/btf_maps.c */
 int k2_obj_read_maps(struct k2_object *obj, struct k2_err *e);

@@ -1,4 +1,4 @@
-/* bpf/obj_maps.c: the maps of an object: legacy `maps` definitions, internal data-section maps, order. */
+/* bpf/obj_maps.c: the maps of an object: legacy `maps` definitions, data-section maps, order. */
 #include "bpf/obj_internal.h"
 
 #include <stdio.h>

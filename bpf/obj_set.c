@@ -1,4 +1,4 @@
-/* bpf/obj_set.c: replacing a program's main function, back in its raw ELF encoding with relocations. */
+/* bpf/obj_set.c: replacing a main function; its raw ELF encoding and relocations. */
 #include "bpf/obj_internal.h"
 
 #include <stdio.h>
@@ -103,12 +103,17 @@ static int callee(struct raw_ctx *c, uint32_t j, int32_t *func)
 	return raw_err(c, j, "call target is not the start of a subprogram%s", "");
 }
 
-/* A function's symbol and the addend that reaches its start; the section symbol if unnamed. */
-static int func_sym(struct raw_ctx *c, uint32_t j, int32_t func, uint32_t *sym, int64_t *base)
+/*
+ * The symbol a call or callback to a function is written against, and the addend reaching its
+ * start: a global function's own symbol, else its section's symbol (clang does the same, and
+ * libbpf takes callbacks only that way).
+ */
+static int func_sym(struct raw_ctx *c, uint32_t j, int32_t func, bool callback, uint32_t *sym,
+		    int64_t *base)
 {
 	const struct k2_efunc *t = &c->elf->funcs[func];
 
-	if (t->sym) {
+	if (t->sym && ELF64_ST_BIND(c->elf->syms[t->sym].s.st_info) == STB_GLOBAL) {
 		*sym = t->sym;
 		*base = 0;
 		return 0;
@@ -120,6 +125,11 @@ static int func_sym(struct raw_ctx *c, uint32_t j, int32_t func, uint32_t *sym, 
 			*base = (int64_t)t->off * K2_INSN_SZ - (int64_t)c->elf->syms[i].s.st_value;
 			return 0;
 		}
+	if (t->sym && !callback) {
+		*sym = t->sym;
+		*base = 0;
+		return 0;
+	}
 	return raw_err(c, j, "no symbol for the callee%s", "");
 }
 
@@ -140,7 +150,7 @@ static int raw_call(struct raw_ctx *c, uint32_t j, bool callback)
 		out->dst_reg = c->insns[j].dst_reg;
 		return add_rel(c, j, r->sym, r->type, -1, 0, func);
 	}
-	err = func_sym(c, j, func, &sym, &base);
+	err = func_sym(c, j, func, callback, &sym, &base);
 	if (err)
 		return err;
 	if (callback) {
@@ -229,6 +239,11 @@ int k2_obj_raw_main(const struct k2_object *obj, uint32_t prog, const struct bpf
 			j++;
 	}
 	free(c.n2o);
+	/* a section without a relocation section cannot gain one: the writer keeps the layout */
+	if (!err && raw->n_rels && !s->rel)
+		err = k2_obj_err(elf, e, -EOPNOTSUPP, f->sec,
+				 "program %s: relocations in a section that had none",
+				 obj->progs[prog].name);
 	return err;
 }
 

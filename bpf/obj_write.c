@@ -1,12 +1,9 @@
-/* bpf/obj_write.c: a drop-in object: changed sections rebuilt, symbols, relocations and BTF.ext moved. */
-#define _GNU_SOURCE
+/* bpf/obj_write.c: a drop-in object: changed code, symbols, relocations and BTF.ext moved. */
 #include "bpf/obj_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 struct wstate {
 	const struct k2_object *obj;
@@ -58,23 +55,80 @@ static void put_rel(uint8_t *out, uint32_t *n, uint64_t off, uint32_t sym, uint3
 	memcpy(out + (size_t)(*n)++ * sizeof(r), &r, sizeof(r));
 }
 
+static const struct k2_praw *replaced(const struct k2_elf *elf, const struct k2_efunc *f)
+{
+	return f->prog >= 0 ? elf->pinfo[f->prog].raw : NULL;
+}
+
+/* Code of a changed section: bytes outside replaced functions shift, replaced ones are new. */
+static void copy_code(struct wstate *st, uint32_t sec, struct bpf_insn *out, uint8_t *rels,
+		      uint32_t *nr)
+{
+	const struct k2_elf *elf = st->elf;
+	const struct k2_esec *s = &elf->secs[sec];
+	const struct bpf_insn *in = (const struct bpf_insn *)s->data;
+	struct k2_secmap *m = &st->maps[sec];
+	uint32_t cur_old = 0, cur_new = 0;
+
+	for (uint32_t i = 0; i <= elf->n_funcs; i++) {
+		const struct k2_efunc *f = i < elf->n_funcs ? &elf->funcs[i] : NULL;
+		const struct k2_praw *raw = f ? replaced(elf, f) : NULL;
+		uint32_t end = !f ? m->n_old : raw ? f->off : f->off + f->n;
+
+		if (f && f->sec != sec)
+			continue;
+		for (; cur_old < end; cur_old++, cur_new++) {
+			out[cur_new] = in[cur_old];
+			m->fwd[cur_old] = (int32_t)cur_new;
+		}
+		if (!raw)
+			continue;
+		map_replaced(f, raw, cur_new, m);
+		memcpy(out + cur_new, raw->insns, raw->n * sizeof(*out));
+		for (uint32_t k = 0; k < raw->n_rels; k++)
+			put_rel(rels, nr, raw->rels[k].off + (uint64_t)cur_new * K2_INSN_SZ,
+				raw->rels[k].sym, raw->rels[k].type);
+		cur_old += f->n;
+		cur_new += raw->n;
+	}
+	m->fwd[m->n_old] = (int32_t)cur_new;
+}
+
+/* The relocations of unchanged functions, shifted with their instructions. */
+static void shift_rels(struct wstate *st, uint32_t sec, uint8_t *rels, uint32_t *nr)
+{
+	const struct k2_elf *elf = st->elf;
+	const struct k2_esec *s = &elf->secs[sec];
+
+	for (uint32_t k = 0; k < s->n_rels; k++) {
+		uint64_t at = s->rels[k].off / K2_INSN_SZ;
+		const struct k2_efunc *f = NULL;
+
+		for (uint32_t i = 0; i < elf->n_funcs && !f; i++)
+			if (elf->funcs[i].sec == sec && at >= elf->funcs[i].off &&
+			    at < (uint64_t)elf->funcs[i].off + elf->funcs[i].n)
+				f = &elf->funcs[i];
+		if (f && replaced(elf, f))
+			continue;
+		put_rel(rels, nr, (uint64_t)st->maps[sec].fwd[at] * K2_INSN_SZ, s->rels[k].sym,
+			s->rels[k].type);
+	}
+}
+
 static int rebuild_code(struct wstate *st, uint32_t sec, struct k2_err *e)
 {
 	const struct k2_elf *elf = st->elf;
 	const struct k2_esec *s = &elf->secs[sec];
 	struct k2_secmap *m = &st->maps[sec];
-	uint32_t n_old = (uint32_t)(s->size / K2_INSN_SZ), n_new = n_old, n_rel = s->n_rels;
-	uint32_t cur_old = 0, cur_new = 0, nr = 0;
-	const struct bpf_insn *in = (const struct bpf_insn *)s->data;
+	uint32_t n_old = (uint32_t)(s->size / K2_INSN_SZ), n_new = n_old, n_rel = s->n_rels, nr = 0;
 	struct bpf_insn *out;
 	uint8_t *rels;
 
 	for (uint32_t i = 0; i < elf->n_funcs; i++) {
-		const struct k2_efunc *f = &elf->funcs[i];
-		const struct k2_praw *raw = f->prog >= 0 ? elf->pinfo[f->prog].raw : NULL;
+		const struct k2_praw *raw = replaced(elf, &elf->funcs[i]);
 
-		if (f->sec == sec && raw) {
-			n_new = n_new - f->n + raw->n;
+		if (elf->funcs[i].sec == sec && raw) {
+			n_new = n_new - elf->funcs[i].n + raw->n;
 			n_rel += raw->n_rels;
 		}
 	}
@@ -86,46 +140,8 @@ static int rebuild_code(struct wstate *st, uint32_t sec, struct k2_err *e)
 		return k2_obj_err(elf, e, -ENOMEM, 0, "out of memory");
 	m->n_old = n_old;
 	m->n_new = n_new;
-	for (uint32_t i = 0; i <= elf->n_funcs; i++) {
-		const struct k2_efunc *f = i < elf->n_funcs ? &elf->funcs[i] : NULL;
-		uint32_t end = f && f->sec == sec ? f->off : n_old;
-		const struct k2_praw *raw;
-
-		if (f && f->sec != sec)
-			continue;
-		/* bytes between functions (and functions kept as they are) shift unchanged */
-		if (f && !(f->prog >= 0 && elf->pinfo[f->prog].raw))
-			end = f->off + f->n;
-		for (; cur_old < end; cur_old++, cur_new++) {
-			out[cur_new] = in[cur_old];
-			m->fwd[cur_old] = (int32_t)cur_new;
-		}
-		if (!f || !(f->prog >= 0 && elf->pinfo[f->prog].raw))
-			continue;
-		raw = elf->pinfo[f->prog].raw;
-		map_replaced(f, raw, cur_new, m);
-		memcpy(out + cur_new, raw->insns, raw->n * sizeof(*out));
-		for (uint32_t k = 0; k < raw->n_rels; k++)
-			put_rel(rels, &nr, raw->rels[k].off + (uint64_t)cur_new * K2_INSN_SZ,
-				raw->rels[k].sym, raw->rels[k].type);
-		cur_old += f->n;
-		cur_new += raw->n;
-	}
-	m->fwd[n_old] = (int32_t)n_new;
-	/* the relocations of unchanged functions, shifted; sorted by offset as clang writes them */
-	for (uint32_t k = 0; k < s->n_rels; k++) {
-		uint64_t at = s->rels[k].off / K2_INSN_SZ;
-		int f = -1;
-
-		for (uint32_t i = 0; i < elf->n_funcs && f < 0; i++)
-			if (elf->funcs[i].sec == sec && at >= elf->funcs[i].off &&
-			    at < (uint64_t)elf->funcs[i].off + elf->funcs[i].n)
-				f = (int)i;
-		if (f >= 0 && elf->funcs[f].prog >= 0 && elf->pinfo[elf->funcs[f].prog].raw)
-			continue;
-		put_rel(rels, &nr, (uint64_t)m->fwd[at] * K2_INSN_SZ, s->rels[k].sym,
-			s->rels[k].type);
-	}
+	copy_code(st, sec, out, rels, &nr);
+	shift_rels(st, sec, rels, &nr);
 	st->ws[sec].data = out;
 	st->ws[sec].size = (uint64_t)n_new * K2_INSN_SZ;
 	if (s->rel) {
@@ -194,10 +210,13 @@ static int rewrite_btfext(struct wstate *st, struct k2_err *e)
 	own(st, rel);
 	st->ws[elf->btfext_sec].data = x;
 	st->ws[elf->btfext_sec].size = xn;
+	/* the records' relocations go to the section they came from; any other one empties */
 	for (uint32_t i = 1; i < elf->n_secs; i++)
 		if (elf->secs[i].sh.sh_type == SHT_REL && elf->secs[i].sh.sh_info == elf->btfext_sec) {
-			st->ws[i].data = rel;
-			st->ws[i].size = reln;
+			bool ours = elf->ext && i == elf->ext->rel_sec;
+
+			st->ws[i].data = ours ? rel : NULL;
+			st->ws[i].size = ours ? reln : 0;
 		}
 	return 0;
 }
@@ -234,10 +253,15 @@ static int build(struct wstate *st, struct k2_err *e)
 		err = rewrite_btfext(st, e);
 	/* DWARF describes the old code: emptied rather than left wrong */
 	for (uint32_t i = 1; i < elf->n_secs && !err; i++)
-		if (elf->secs[i].kind == K2_SEC_DEBUG) {
+		if (elf->secs[i].kind == K2_SEC_DEBUG && i != elf->shstrndx &&
+		    i != elf->secs[elf->symtab].sh.sh_link) {
 			st->ws[i].data = NULL;
 			st->ws[i].size = 0;
 		}
+	/* new contents that an odd entry size no longer divides: not an array of entries */
+	for (uint32_t i = 1; i < elf->n_secs; i++)
+		if (st->ws[i].sh.sh_entsize && st->ws[i].size % st->ws[i].sh.sh_entsize)
+			st->ws[i].sh.sh_entsize = 0;
 	return err;
 }
 
@@ -267,36 +291,13 @@ int k2_object_write(const struct k2_object *obj, const char *path, struct k2_err
 int k2_object_write_mem(const struct k2_object *obj, void **buf, size_t *len, struct k2_err *e)
 {
 	struct wstate st = { .obj = obj, .elf = obj ? obj->elf : NULL };
-	int fd, err;
-	off_t n;
+	int err;
 
 	if (!obj || !buf || !len)
 		return k2_err_set(e, -EINVAL, "k2_object_write_mem: bad arguments");
-	*buf = NULL;
-	*len = 0;
-	fd = memfd_create("k2obj", MFD_CLOEXEC);
-	if (fd < 0)
-		return k2_err_set(e, -errno, "memfd_create: %s", strerror(errno));
 	err = build(&st, e);
 	if (!err)
-		err = k2_elf_write_fd(st.elf, st.ws, fd, e);
+		err = k2_elf_write_mem(st.elf, st.ws, buf, len, e);
 	release(&st);
-	n = err ? -1 : lseek(fd, 0, SEEK_END);
-	if (!err && n < 0)
-		err = k2_err_set(e, -errno, "memfd: %s", strerror(errno));
-	if (!err) {
-		*buf = malloc(n ? (size_t)n : 1);
-		if (!*buf)
-			err = k2_err_set(e, -ENOMEM, "out of memory");
-		else if (pread(fd, *buf, (size_t)n, 0) != n)
-			err = k2_err_set(e, -EIO, "memfd: short read");
-		if (err) {
-			free(*buf);
-			*buf = NULL;
-		}
-	}
-	if (!err)
-		*len = (size_t)n;
-	close(fd);
 	return err;
 }

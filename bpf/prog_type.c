@@ -214,3 +214,34 @@ uint32_t k2_prog_type_by_name(const char *name)
 	/* section names work too: "tc", "socket", "kprobe/x" */
 	return t ? t : k2_prog_type_of_section(name, NULL);
 }
+
+/* The section libbpf knows each type by, for programs that have none yet. */
+static const struct {
+	uint32_t type;
+	const char *sec;
+} type_secs[] = {
+	{ BPF_PROG_TYPE_SOCKET_FILTER, "socket" },   { BPF_PROG_TYPE_KPROBE, "kprobe" },
+	{ BPF_PROG_TYPE_SCHED_CLS, "tc" },           { BPF_PROG_TYPE_SCHED_ACT, "action" },
+	{ BPF_PROG_TYPE_TRACEPOINT, "tracepoint" },  { BPF_PROG_TYPE_XDP, "xdp" },
+	{ BPF_PROG_TYPE_PERF_EVENT, "perf_event" },  { BPF_PROG_TYPE_CGROUP_SKB, "cgroup/skb" },
+	{ BPF_PROG_TYPE_CGROUP_SOCK, "cgroup/sock" }, { BPF_PROG_TYPE_LWT_IN, "lwt_in" },
+	{ BPF_PROG_TYPE_LWT_OUT, "lwt_out" },        { BPF_PROG_TYPE_LWT_XMIT, "lwt_xmit" },
+	{ BPF_PROG_TYPE_SOCK_OPS, "sockops" },       { BPF_PROG_TYPE_SK_SKB, "sk_skb" },
+	{ BPF_PROG_TYPE_CGROUP_DEVICE, "cgroup/dev" }, { BPF_PROG_TYPE_SK_MSG, "sk_msg" },
+	{ BPF_PROG_TYPE_RAW_TRACEPOINT, "raw_tracepoint" },
+	{ BPF_PROG_TYPE_LWT_SEG6LOCAL, "lwt_seg6local" },
+	{ BPF_PROG_TYPE_LIRC_MODE2, "lirc_mode2" },  { BPF_PROG_TYPE_SK_REUSEPORT, "sk_reuseport" },
+	{ BPF_PROG_TYPE_FLOW_DISSECTOR, "flow_dissector" },
+	{ BPF_PROG_TYPE_CGROUP_SYSCTL, "cgroup/sysctl" },
+	{ BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE, "raw_tracepoint.w" },
+	{ BPF_PROG_TYPE_SK_LOOKUP, "sk_lookup" },    { BPF_PROG_TYPE_SYSCALL, "syscall" },
+	{ K2_PROG_TYPE_NETFILTER, "netfilter" },
+};
+
+const char *k2_prog_type_section(uint32_t type)
+{
+	for (size_t i = 0; i < N_OF(type_secs); i++)
+		if (type_secs[i].type == type)
+			return type_secs[i].sec;
+	return NULL;
+}

@@ -13,10 +13,13 @@ struct k2_command {
 };
 
 static const struct k2_command commands[] = {
-	{ "run", k2_cmd_run, "run a program on one packet in the interpreter" },
-	{ "pktgen", k2_cmd_pktgen, "write generated test packets to a pcap file" },
 	{ "fuzz-semantics", k2_cmd_fuzz_semantics,
 	  "random programs through the kernel and the interpreter, compared" },
+	{ "analyze", k2_cmd_analyze, "types, liveness and search windows of an object's programs" },
+	{ "disasm", k2_cmd_disasm, "print the programs and maps of a BPF object as text" },
+	{ "asm", k2_cmd_asm, "assemble text programs into a BPF object" },
+	{ "run", k2_cmd_run, "run a program on one packet in the interpreter" },
+	{ "pktgen", k2_cmd_pktgen, "write generated test packets to a pcap file" },
 	{ "bench", k2_cmd_bench, "verify, time (interleaved) and trace a program and candidates" },
 	{ "bench-opcodes", k2_cmd_bench_opcodes, "measure the per-opcode cost table (latency.ini)" },
 	{ NULL, NULL, NULL },

@@ -1,4 +1,4 @@
-/* kernel_bench/kern_diff.c: one program run in the kernel and in the interpreter, outputs compared. */
+/* kernel_bench/kern_diff.c: one program in the kernel and in the interpreter, outputs compared. */
 #include "kernel_bench/kern_int.h"
 
 #include <stdio.h>
@@ -188,7 +188,8 @@ int k2_diff_run_opts(struct k2_diff *d, const struct k2_input *in,
 	if (d->ires.status == K2_RUN_OK) {
 		err = k2_vm_map_commit(d->vm, d->ms_i);
 		if (err)
-			return k2_err_set(e, err, "committing the interpreter's map changes failed");
+			return k2_err_set(e, err,
+					  "committing the interpreter's map changes failed");
 	}
 	o->kern_r0 = d->kres.retval;
 	o->interp_r0 = d->ires.r0;

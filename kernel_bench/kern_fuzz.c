@@ -50,7 +50,8 @@ static void report_reject(struct fuzz *f, const struct k2_gen_prog *gp, uint64_t
 	if (!f->o.report || f->reports >= f->o.max_reports)
 		return;
 	f->reports++;
-	fprintf(f->o.report, "\n## verifier rejected generated program %llu (seed %llu)\n\n- %s\n\n```\n",
+	fprintf(f->o.report,
+		"\n## verifier rejected generated program %llu (seed %llu)\n\n- %s\n\n```\n",
 		(unsigned long long)i, (unsigned long long)f->o.seed, msg);
 	k2_disasm_prog(f->o.report, gp->prog.insns, gp->prog.n_insns);
 	fprintf(f->o.report, "```\n\nverifier log (tail):\n\n```\n%s\n```\n",
@@ -117,8 +118,9 @@ static int one_input(struct fuzz *f, struct k2_diff *d, const struct k2_gen_prog
 			if (f->o.progress && f->st->mismatches <= MISMATCH_LINES)
 				fprintf(f->o.progress, "mismatch: program %llu input %u: %s%s\n",
 					(unsigned long long)i, k, out.what,
-					f->st->mismatches == MISMATCH_LINES ? " (further ones are counted only)"
-									    : "");
+					f->st->mismatches == MISMATCH_LINES
+						? " (further ones are counted only)"
+						: "");
 			if (f->o.report && f->reports < f->o.max_reports) {
 				f->reports++;
 				snprintf(title, sizeof(title),
@@ -158,6 +160,7 @@ static int one_prog(struct fuzz *f, uint64_t i, struct k2_err *e)
 		if (err == -EACCES || err == -EINVAL || err == -ENOSPC || err == -E2BIG ||
 		    err == -EFAULT) {
 			f->st->rejected++;
+			f->st->verifier_bugs += strstr(e->msg, "verifier bug") != NULL;
 			if (f->o.progress)
 				fprintf(f->o.progress, "rejected: program %llu: %s\n",
 					(unsigned long long)i, e->msg);
@@ -222,15 +225,17 @@ void k2_fuzz_stats_print(FILE *f, const struct k2_fuzz_stats *st)
 {
 	static const char *const kind[K2_DIFF__KINDS] = { "status", "r0", "packet", "ctx", "maps" };
 
-	fprintf(f, "fuzz-semantics: %llu programs (%llu rejected by the verifier), %llu runs, "
-		   "%llu mismatches in %llu programs",
+	fprintf(f, "fuzz-semantics: %llu programs (%llu rejected by the verifier, %llu of them "
+		   "by its internal errors), %llu runs, %llu mismatches in %llu programs",
 		(unsigned long long)st->progs, (unsigned long long)st->rejected,
+		(unsigned long long)st->verifier_bugs,
 		(unsigned long long)st->runs, (unsigned long long)st->mismatches,
 		(unsigned long long)st->mismatch_progs);
 	for (int b = 0; b < K2_DIFF__KINDS; b++)
 		if (st->kinds[b])
 			fprintf(f, " %s=%llu", kind[b], (unsigned long long)st->kinds[b]);
 	if (st->skipped)
-		fprintf(f, ", %llu runs skipped (interpreter room)", (unsigned long long)st->skipped);
+		fprintf(f, ", %llu runs skipped (interpreter room)",
+			(unsigned long long)st->skipped);
 	fprintf(f, ", %.1f s\n", st->seconds);
 }

@@ -31,12 +31,14 @@ static int link_maps(struct bpf_insn *insns, uint32_t n, const struct k2_kern_ma
 			continue;
 		if (in->src_reg == BPF_PSEUDO_MAP_IDX || in->src_reg == BPF_PSEUDO_MAP_IDX_VALUE) {
 			if (in->imm < 0 || (uint32_t)in->imm >= k2_kern_maps_count(km))
-				return k2_err_set(e, -EINVAL, "%s: insn %u: map index %d out of range "
-						  "(%u maps)", name, i, in->imm,
-						  k2_kern_maps_count(km));
+				return k2_err_set(e, -EINVAL,
+						  "%s: insn %u: map index %d out of range "
+						  "(%u maps)",
+						  name, i, in->imm, k2_kern_maps_count(km));
 			if (rewrite) {
-				in->src_reg = in->src_reg == BPF_PSEUDO_MAP_IDX ? BPF_PSEUDO_MAP_FD
-										 : BPF_PSEUDO_MAP_VALUE;
+				in->src_reg = in->src_reg == BPF_PSEUDO_MAP_IDX
+						      ? BPF_PSEUDO_MAP_FD
+						      : BPF_PSEUDO_MAP_VALUE;
 				in->imm = km->fds[in->imm];
 			}
 		}
@@ -73,8 +75,8 @@ static void log_reason(const char *log, char *reason, size_t rlen, long *insn)
 
 		line = p;
 		p += len + (p[len] == '\n');
-		if (!len || !strncmp(line, "processed ", 10) || !strncmp(line, "verification time", 17) ||
-		    !strncmp(line, "stack depth", 11))
+		if (!len || !strncmp(line, "processed ", 10) ||
+		    !strncmp(line, "verification time", 17) || !strncmp(line, "stack depth", 11))
 			continue;
 		if (is_insn_line(line, &idx)) {
 			*insn = idx;
@@ -213,12 +215,13 @@ int k2_kern_prog_load(const struct k2_prog *prog, const struct k2_kern_maps *km,
 		goto out;
 
 	LIBBPF_OPTS(bpf_prog_load_opts, lo, .expected_attach_type = prog->attach_type,
-		    .prog_flags = prog_flags(prog), .fd_array = rewrite ? NULL : k2_kern_maps_fds(km),
-		    .log_level = log_level, .log_buf = log, .log_size = (uint32_t)log_size,
-		    .attach_btf_id = btf_id);
+		    .prog_flags = prog_flags(prog),
+		    .fd_array = rewrite ? NULL : k2_kern_maps_fds(km), .log_level = log_level,
+		    .log_buf = log, .log_size = (uint32_t)log_size, .attach_btf_id = btf_id);
 	t0 = now_ns();
 	fd = bpf_prog_load((enum bpf_prog_type)prog->type, name,
-			   prog->license && prog->license[0] ? prog->license : "GPL", insns, n, &lo);
+			   prog->license && prog->license[0] ? prog->license : "GPL", insns, n,
+			   &lo);
 	if (fd < 0) {
 		err = reject(prog->name, -errno, log, e);
 		goto out;

@@ -150,8 +150,8 @@ static int create_one(const struct k2_map *maps, uint32_t n, uint32_t i, int ncp
 		return k2_err_set(e, err,
 				  "map %s (%s, key %u, value %u, max_entries %u, flags 0x%x): "
 				  "BPF_MAP_CREATE: %s",
-				  m->name, k2_kern_map_type_str(m->type), key, val, max, o.map_flags,
-				  strerror(-err));
+				  m->name, k2_kern_map_type_str(m->type), key, val, max,
+				  o.map_flags, strerror(-err));
 	if (m->internal) {
 		err = write_init(m, fd, e);
 		if (err) {
@@ -263,7 +263,8 @@ void k2_kern_maps_idle_unused(struct k2_kern_maps *km, const struct bpf_insn *in
 
 		if (in->code != (BPF_LD | BPF_IMM | BPF_DW))
 			continue;
-		if ((in->src_reg == BPF_PSEUDO_MAP_IDX || in->src_reg == BPF_PSEUDO_MAP_IDX_VALUE) &&
+		if ((in->src_reg == BPF_PSEUDO_MAP_IDX ||
+		     in->src_reg == BPF_PSEUDO_MAP_IDX_VALUE) &&
 		    in->imm >= 0 && (uint32_t)in->imm < km->n)
 			km->idle[in->imm] = false;
 		i++;

@@ -391,13 +391,15 @@ static int read_map(struct xfer *x, struct k2_mapstate *ms, struct k2_err *e)
 	}
 }
 
-/* An idle map reads as what was last written into it (km->idle_src): the program cannot touch it. */
+/* An idle map reads as what was last written into it (km->idle_src): the program cannot touch it.
+ */
 static int copy_map(const struct k2_kern_maps *km, uint32_t i, struct k2_mapstate *ms,
 		    struct k2_err *e)
 {
 	const struct k2_mapstate *src = km->idle_src;
 	const struct k2_map *m = &km->maps[i];
-	size_t vsz = (size_t)m->value_size * (k2_kern_map_percpu(m->type) ? k2_mapstate_ncpus(ms) : 1);
+	size_t vsz =
+		(size_t)m->value_size * (k2_kern_map_percpu(m->type) ? k2_mapstate_ncpus(ms) : 1);
 	uint8_t *key = calloc(2, m->key_size ? m->key_size : 1), *val = calloc(1, vsz ? vsz : 1);
 	const void *prev = NULL;
 	int err = 0;
@@ -458,7 +460,8 @@ static void hex(char *out, size_t len, const uint8_t *p, size_t n)
 		memcpy(out + len - 4, "..", 3);
 }
 
-/* Every key of `a` has the same value in `b`. Returns 1 with a message at the first that does not. */
+/* Every key of `a` has the same value in `b`. Returns 1 with a message at the first that does not.
+ */
 static int diff_one_way(const struct k2_map *m, uint32_t i, size_t vsz, const struct k2_mapstate *a,
 			const struct k2_mapstate *b, bool swapped, char *diff, size_t len)
 {

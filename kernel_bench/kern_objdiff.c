@@ -1,4 +1,4 @@
-/* kernel_bench/kern_objdiff.c: the programs of a compiled object, in the kernel and the interpreter. */
+/* kernel_bench/kern_objdiff.c: a compiled object's programs in the kernel and the interpreter. */
 #include "kernel_bench/kern_int.h"
 
 #include <stdio.h>
@@ -184,7 +184,8 @@ int k2_diff_object(const char *path, const struct k2_objdiff_opts *opts,
 		return k2_err_set(e, -ENOMEM, "out of memory");
 	}
 	for (uint32_t i = 0; i < obj->n_progs && !err; i++)
-		if (!o.sec || !strcmp(obj->progs[i].sec, o.sec) || !strcmp(obj->progs[i].name, o.sec))
+		if (!o.sec || !strcmp(obj->progs[i].sec, o.sec) ||
+		    !strcmp(obj->progs[i].name, o.sec))
 			err = diff_prog(path, &obj->progs[i], &o, st, in, e);
 	free(in);
 	k2_object_free(obj);
@@ -193,11 +194,14 @@ int k2_diff_object(const char *path, const struct k2_objdiff_opts *opts,
 
 void k2_objdiff_stats_print(FILE *f, const struct k2_objdiff_stats *st)
 {
-	fprintf(f, "objects: %u programs, %u loaded (%u without BPF_PROG_TEST_RUN), %u rejected, "
-		   "%u not loadable alone, %u compared on %llu runs, %llu mismatches in %u programs",
+	fprintf(f,
+		"objects: %u programs, %u loaded (%u without BPF_PROG_TEST_RUN), %u rejected, "
+		"%u not loadable alone, %u compared on %llu runs, %llu mismatches in %u programs",
 		st->progs, st->loaded, st->not_runnable, st->rejected, st->unloadable, st->compared,
-		(unsigned long long)st->runs, (unsigned long long)st->mismatches, st->mismatch_progs);
+		(unsigned long long)st->runs, (unsigned long long)st->mismatches,
+		st->mismatch_progs);
 	if (st->skipped)
-		fprintf(f, ", %llu runs skipped (interpreter room)", (unsigned long long)st->skipped);
+		fprintf(f, ", %llu runs skipped (interpreter room)",
+			(unsigned long long)st->skipped);
 	fputc('\n', f);
 }

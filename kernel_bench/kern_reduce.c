@@ -13,7 +13,8 @@ static bool is_nop(const struct bpf_insn *in)
 
 /* Whether the program still verifies and still differs in one of `kinds` on `in`. */
 static bool still_differs(const struct k2_prog *base, struct bpf_insn *insns, uint32_t n,
-			  const struct k2_input *in, const struct k2_diff_opts *opts, uint32_t kinds)
+			  const struct k2_input *in, const struct k2_diff_opts *opts,
+			  uint32_t kinds)
 {
 	struct k2_prog p = *base;
 	struct k2_diff_outcome o;
@@ -22,7 +23,9 @@ static bool still_differs(const struct k2_prog *base, struct bpf_insn *insns, ui
 	bool yes;
 
 	p.insns = insns;
-	p.n_insns = p.n_main = n;
+	p.n_insns = n;
+	if (p.n_main > n)
+		p.n_main = n;
 	if (k2_diff_new(&p, opts, &d, &e))
 		return false;
 	yes = k2_diff_run(d, in, &o, &e) == 0 && (o.kinds & kinds);
@@ -59,8 +62,11 @@ static bool try_one(const struct k2_prog *base, struct bpf_insn *insns, uint32_t
 	return false;
 }
 
-/* Drops the no-ops, retargeting jumps (a jump to a dropped no-op goes to what follows it). */
-static uint32_t compact(struct bpf_insn *insns, uint32_t n)
+/*
+ * Drops the no-ops, retargeting jumps and bpf-to-bpf calls (a jump to a dropped no-op goes
+ * to what follows it). *n_main becomes the new length of the main function.
+ */
+static uint32_t compact(struct bpf_insn *insns, uint32_t n, uint32_t *n_main)
 {
 	int32_t *map = malloc((n + 1) * sizeof(*map));
 	uint32_t j = 0;
@@ -80,12 +86,14 @@ static uint32_t compact(struct bpf_insn *insns, uint32_t n)
 
 		if (is_nop(&in))
 			continue;
-		if ((cls == BPF_JMP || cls == BPF_JMP32) && BPF_OP(in.code) != BPF_CALL &&
-		    BPF_OP(in.code) != BPF_EXIT) {
+		bool pcall = in.code == (BPF_JMP | BPF_CALL) && in.src_reg == BPF_PSEUDO_CALL;
+
+		if ((cls == BPF_JMP || cls == BPF_JMP32) && BPF_OP(in.code) != BPF_EXIT &&
+		    (BPF_OP(in.code) != BPF_CALL || pcall)) {
 			long t = k2_insn_target(&in, i);
 
 			if (t >= 0 && t <= (long)n) {
-				if (cls == BPF_JMP32 && BPF_OP(in.code) == BPF_JA)
+				if (pcall || (cls == BPF_JMP32 && BPF_OP(in.code) == BPF_JA))
 					in.imm = map[t] - (int32_t)j - 1;
 				else
 					in.off = (int16_t)(map[t] - (int32_t)j - 1);
@@ -95,6 +103,8 @@ static uint32_t compact(struct bpf_insn *insns, uint32_t n)
 		if (in.code == (BPF_LD | BPF_IMM | BPF_DW) && i + 1 < n)
 			insns[j++] = insns[++i];
 	}
+	if (*n_main <= n)
+		*n_main = (uint32_t)map[*n_main];
 	free(map);
 	return j;
 }
@@ -130,10 +140,16 @@ int k2_diff_reduce(const struct k2_prog *prog, const struct k2_input *in,
 	keep = malloc(n * sizeof(*keep));
 	if (keep)
 		memcpy(keep, insns, n * sizeof(*insns));
-	m = compact(insns, n);
-	if (keep && !still_differs(prog, insns, m, in, opts, kinds)) {
-		memcpy(insns, keep, n * sizeof(*insns));
-		m = n;
+	{
+		struct k2_prog small = *prog;
+		uint32_t n_main = prog->n_main;
+
+		m = compact(insns, n, &n_main);
+		small.n_main = n_main;
+		if (keep && !still_differs(&small, insns, m, in, opts, kinds)) {
+			memcpy(insns, keep, n * sizeof(*insns));
+			m = n;
+		}
 	}
 	free(keep);
 	*out = insns;

@@ -84,7 +84,8 @@ static int run_xdp(const struct k2_kern_prog *kp, const struct k2_input *in,
 	t->data_out = res->pkt;
 	t->data_size_out = sizeof(res->pkt);
 	if (bpf_prog_test_run_opts(kp->fd, t) < 0)
-		return k2_err_set(e, -errno, "BPF_PROG_TEST_RUN (xdp, %u bytes, %u of metadata): %s",
+		return k2_err_set(e, -errno,
+				  "BPF_PROG_TEST_RUN (xdp, %u bytes, %u of metadata): %s",
 				  in->pkt_len, md.data, strerror(errno));
 	if (md_out.data > md_out.data_end || md_out.data_end != t->data_size_out)
 		return k2_err_set(e, -EIO, "BPF_PROG_TEST_RUN (xdp): odd xdp_md out: data %u "
@@ -92,8 +93,9 @@ static int run_xdp(const struct k2_kern_prog *kp, const struct k2_input *in,
 				  t->data_size_out);
 	res->meta_len = md_out.data;
 	res->pkt_len = t->data_size_out;
+	/* Without a ctx_in test_run has no ctx_out either; we pass one only to learn meta_len. */
 	memcpy(res->ctx, &md_out, sizeof(md_out));
-	res->ctx_len = sizeof(md_out);
+	res->ctx_len = in->ctx_len ? sizeof(md_out) : 0;
 	return 0;
 }
 
@@ -104,27 +106,31 @@ static int run_skb(const struct k2_kern_prog *kp, const struct k2_input *in,
 
 	skb_ctx(in, &skb);
 	memset(&skb_out, 0, sizeof(skb_out));
-	t->ctx_in = &skb;
-	t->ctx_size_in = sizeof(skb);
-	t->ctx_out = &skb_out;
-	t->ctx_size_out = sizeof(skb_out);
+	if (in->ctx_len) {
+		t->ctx_in = &skb;
+		t->ctx_size_in = sizeof(skb);
+		t->ctx_out = &skb_out;
+		t->ctx_size_out = sizeof(skb_out);
+	}
 	t->data_out = res->pkt;
 	t->data_size_out = sizeof(res->pkt);
 	if (bpf_prog_test_run_opts(kp->fd, t) < 0) {
 		int err = -errno;
 		uint16_t proto = in->pkt_len >= 14 ? (uint16_t)(in->pkt[12] << 8 | in->pkt[13]) : 0;
 
-		return k2_err_set(e, err, "BPF_PROG_TEST_RUN (%s, %u bytes): %s%s",
-				  libbpf_bpf_prog_type_str((enum bpf_prog_type)kp->type),
-				  in->pkt_len, strerror(-err),
-				  err != -EINVAL ? ""
-				  : proto == 0x0800 && in->pkt_len < 34 ? " (an IPv4 frame needs 34 bytes)"
-				  : proto == 0x86dd && in->pkt_len < 54 ? " (an IPv6 frame needs 54 bytes)"
-				  : in->pkt_len < 14 ? " (a frame needs 14 bytes)" : "");
+		return k2_err_set(
+			e, err, "BPF_PROG_TEST_RUN (%s, %u bytes): %s%s",
+			libbpf_bpf_prog_type_str((enum bpf_prog_type)kp->type), in->pkt_len,
+			strerror(-err),
+			err != -EINVAL			      ? ""
+			: proto == 0x0800 && in->pkt_len < 34 ? " (an IPv4 frame needs 34 bytes)"
+			: proto == 0x86dd && in->pkt_len < 54 ? " (an IPv6 frame needs 54 bytes)"
+			: in->pkt_len < 14		      ? " (a frame needs 14 bytes)"
+							      : "");
 	}
 	res->pkt_len = t->data_size_out;
 	memcpy(res->ctx, &skb_out, sizeof(skb_out));
-	res->ctx_len = sizeof(skb_out);
+	res->ctx_len = in->ctx_len ? sizeof(skb_out) : 0;
 	return 0;
 }
 

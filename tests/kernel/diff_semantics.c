@@ -1,4 +1,4 @@
-/* tests/kernel/diff_semantics.c: every .k2t case of tests/semantics checked against the kernel itself. */
+/* tests/kernel/diff_semantics.c: every .k2t case of tests/semantics checked in the kernel. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <stdarg.h>
@@ -74,13 +74,15 @@ static int check(const struct k2_case *c, const struct k2_expect *x, const struc
 		return 0;
 	case K2_EXP_MAP:
 		if (x->len > sizeof(val) || k2_mapstate_lookup(ms, x->map, x->key, val))
-			return fail(t, c->name, x->line, "map %u: key absent in the kernel", x->map);
+			return fail(t, c->name, x->line, "map %u: key absent in the kernel",
+				    x->map);
 		if (memcmp(val, x->bytes, x->len))
 			return fail(t, c->name, x->line, "map %u: value differs", x->map);
 		return 0;
 	case K2_EXP_MAP_ABSENT:
 		if (k2_mapstate_lookup(ms, x->map, x->key, val) != -ENOENT)
-			return fail(t, c->name, x->line, "map %u: key present in the kernel", x->map);
+			return fail(t, c->name, x->line, "map %u: key present in the kernel",
+				    x->map);
 		return 0;
 	case K2_EXP_CTX32:
 		if (x->val + 4 > r->ctx_len)
@@ -197,13 +199,12 @@ Test(diff_semantics, every_case_holds_in_the_kernel, .timeout = 120)
 }
 
 /*
- * Beyond the written expectations: each runnable case's whole output (r0, packet, maps)
- * in the kernel and in the interpreter, compared. ctx_out is left out while entry K2 of
- * /work/coord/mismatches.md is open (see tests/kernel/diff_random.c).
+ * Beyond the written expectations: each runnable case's whole output (r0, packet, ctx_out,
+ * maps) in the kernel and in the interpreter, compared.
  */
 Test(diff_semantics, every_case_agrees_with_the_interpreter, .timeout = 120)
 {
-	struct k2_diff_opts dopts = { .sz = sizeof(dopts), .ignore = K2_DIFF_CTX };
+	struct k2_diff_opts dopts = { .sz = sizeof(dopts) };
 	struct dirent **ents;
 	int n, compared = 0, differ = 0;
 

@@ -91,11 +91,12 @@ static void check_type(uint32_t type, const char *sec)
 			if (f->tc_only && type != BPF_PROG_TYPE_SCHED_CLS)
 				continue;
 			memcpy(&want, ctx + f->off, f->size);
-			cr_assert_eq(out[i], want,
-				     "%s: input %d (%u bytes, type %02x%02x, dst %02x..): field %s: "
-				     "kernel 0x%llx, generated 0x%llx",
-				     sec, t, in.pkt_len, in.pkt[12], in.pkt[13], in.pkt[0], f->name,
-				     (unsigned long long)out[i], (unsigned long long)want);
+			cr_assert_eq(
+				out[i], want,
+				"%s: input %d (%u bytes, type %02x%02x, dst %02x..): field %s: "
+				"kernel 0x%llx, generated 0x%llx",
+				sec, t, in.pkt_len, in.pkt[12], in.pkt[13], in.pkt[0], f->name,
+				(unsigned long long)out[i], (unsigned long long)want);
 		}
 	}
 	k2_kern_prog_free(kp);

@@ -1,6 +1,8 @@
-/* tests/kernel/kern_load.c: the loader against the real verifier: accept, reject with a log, run. */
+/* tests/kernel/kern_load.c: the loader against the verifier: accept, reject with a log, run. */
+#include <bpf/bpf.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernel_bench/k2_kern.h"
@@ -148,6 +150,18 @@ Test(kern_load, kprobe_loads_but_cannot_run)
 	k2_kern_prog_free(kp);
 }
 
+static int count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int n = 0, c;
+
+	while (f && (c = fgetc(f)) != EOF)
+		n += c == '\n';
+	if (f)
+		fclose(f);
+	return n;
+}
+
 static int count_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -165,26 +179,30 @@ Test(kern_load, no_fd_leak_after_many_loads)
 {
 	struct k2_prog p = mkprog("good", good, sizeof(good) / sizeof(good[0]));
 	struct k2_prog q = mkprog("bad", bad, sizeof(bad) / sizeof(bad[0]));
-	struct k2_map maps[2] = {
+	struct k2_map maps[3] = {
 		{ .name = "arr", .type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8,
 		  .max_entries = 4, .inner = -1 },
 		{ .name = "h", .type = BPF_MAP_TYPE_HASH, .key_size = 4, .value_size = 8,
 		  .max_entries = 4, .inner = -1 },
+		/* big enough to be mmap()ed: the mapping must go with the map */
+		{ .name = "big", .type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8,
+		  .max_entries = 4096, .inner = -1 },
 	};
 	struct k2_err e = { 0 };
-	int before;
+	int before, mappings;
 
 	need_kernel();
 	before = count_fds();
+	mappings = count_lines("/proc/self/maps");
 	for (int i = 0; i < 200; i++) {
 		struct k2_kern_maps *km;
 		struct k2_kern_prog *kp;
 		struct k2_kern_result res;
 		struct k2_input in = { .pkt_len = 64 };
 
-		cr_assert_eq(k2_kern_maps_create(maps, 2, &km, &e), 0, "%s", e.msg);
+		cr_assert_eq(k2_kern_maps_create(maps, 3, &km, &e), 0, "%s", e.msg);
 		p.maps = maps;
-		p.n_maps = 2;
+		p.n_maps = 3;
 		cr_assert_eq(k2_kern_prog_load(&p, km, NULL, &kp, &e), 0, "%s", e.msg);
 		cr_assert_eq(k2_kern_run(kp, &in, NULL, &res, &e), 0, "%s", e.msg);
 		k2_kern_prog_free(kp);
@@ -192,4 +210,73 @@ Test(kern_load, no_fd_leak_after_many_loads)
 		k2_kern_maps_free(km);
 	}
 	cr_expect_eq(count_fds(), before, "fds before %d, after %d", before, count_fds());
+	cr_expect_leq(count_lines("/proc/self/maps"), mappings + 4, "mappings before %d, after %d",
+		      mappings, count_lines("/proc/self/maps"));
+}
+
+/* *(u64 *)map_value(0) += 5 through MAP_IDX_VALUE, and r0 = old value: both encodings. */
+Test(kern_load, maps_link_by_fd_array_and_by_rewritten_fds)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_LD | BPF_IMM | BPF_DW, .dst_reg = 1,
+		  .src_reg = BPF_PSEUDO_MAP_IDX_VALUE, .imm = 0 },
+		{ .imm = 0 },
+		{ .code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = 0, .src_reg = 1 },
+		MOV64_X(2, 0),
+		ADD64_K(2, 5),
+		{ .code = BPF_STX | BPF_MEM | BPF_DW, .dst_reg = 1, .src_reg = 2 },
+		EXIT,
+	};
+	struct k2_map map = { .name = ".bss", .type = BPF_MAP_TYPE_ARRAY, .key_size = 4,
+			      .value_size = 8, .max_entries = 1, .internal = true, .inner = -1 };
+	struct k2_prog p = mkprog("link", insns, 7);
+	struct k2_err e = { 0 };
+
+	need_kernel();
+	p.maps = &map;
+	p.n_maps = 1;
+	for (int rewrite = 0; rewrite < 2; rewrite++) {
+		struct k2_kern_load_opts o = { .sz = sizeof(o), .rewrite_fds = rewrite,
+					       .log_level = 1, .log_buf = malloc(1 << 16),
+					       .log_size = 1 << 16 };
+		struct k2_kern_maps *km;
+		struct k2_kern_prog *kp;
+		struct k2_kern_result res;
+		struct k2_input in = { .pkt_len = 64 };
+		uint64_t v = 0;
+		uint32_t zero = 0;
+
+		cr_assert_eq(k2_kern_maps_create(&map, 1, &km, &e), 0, "%s", e.msg);
+		cr_assert_eq(k2_kern_prog_load(&p, km, &o, &kp, &e), 0, "%s", e.msg);
+		cr_expect(strstr(o.log_buf, "processed") != NULL, "log_level 1 keeps the log");
+		for (int r = 0; r < 3; r++) {
+			cr_assert_eq(k2_kern_run(kp, &in, NULL, &res, &e), 0, "%s", e.msg);
+			cr_expect_eq(res.retval, 5u * (uint32_t)r);
+		}
+		cr_assert_eq(bpf_map_lookup_elem(k2_kern_maps_fd(km, 0), &zero, &v), 0);
+		cr_expect_eq(v, 15u, "rewrite_fds %d", rewrite);
+		cr_expect_eq(p.insns[0].src_reg, BPF_PSEUDO_MAP_IDX_VALUE,
+			     "the program is not changed");
+		k2_kern_prog_free(kp);
+		k2_kern_maps_free(km);
+		free(o.log_buf);
+	}
+}
+
+/* repeat runs the program many times and reports a mean duration (the bench rank's use). */
+Test(kern_load, repeat_reports_a_duration)
+{
+	struct k2_prog p = mkprog("good", good, sizeof(good) / sizeof(good[0]));
+	struct k2_kern_run_opts ro = { .sz = sizeof(ro), .repeat = 10000 };
+	struct k2_kern_prog *kp;
+	struct k2_kern_result res;
+	struct k2_input in = { .pkt_len = 64 };
+	struct k2_err e = { 0 };
+
+	need_kernel();
+	cr_assert_eq(k2_kern_prog_load(&p, NULL, NULL, &kp, &e), 0, "%s", e.msg);
+	cr_assert_eq(k2_kern_run(kp, &in, &ro, &res, &e), 0, "%s", e.msg);
+	cr_expect_eq(res.retval, 7u);
+	cr_expect_lt(res.duration_ns, 100000u);
+	k2_kern_prog_free(kp);
 }

@@ -23,7 +23,8 @@ Test(gen_prog, same_seed_same_program)
 		struct k2_gen_prog *b = gen(s, BPF_PROG_TYPE_XDP, K2_ISA_V4);
 
 		cr_assert_eq(a->prog.n_insns, b->prog.n_insns);
-		cr_assert_eq(memcmp(a->prog.insns, b->prog.insns, a->prog.n_insns * sizeof(struct bpf_insn)),
+		cr_assert_eq(memcmp(a->prog.insns, b->prog.insns,
+				    a->prog.n_insns * sizeof(struct bpf_insn)),
 			     0);
 		cr_assert_eq(a->n_maps, b->n_maps);
 		k2_gen_prog_free(a);
@@ -55,7 +56,8 @@ Test(gen_prog, programs_pass_the_structural_check_at_their_isa)
 			if (BPF_CLASS(in->code) == BPF_JMP || BPF_CLASS(in->code) == BPF_JMP32)
 				if (BPF_OP(in->code) != BPF_CALL && BPF_OP(in->code) != BPF_EXIT)
 					cr_assert_geq(k2_insn_target(in, i), (long)i,
-						      "seed %llu insn %u jumps back", (unsigned long long)s, i);
+						      "seed %llu insn %u jumps back",
+						      (unsigned long long)s, i);
 		}
 		k2_gen_prog_free(gp);
 	}
@@ -74,7 +76,8 @@ Test(gen_prog, default_mix_uses_every_class)
 
 			seen_atomic |= oi->kind == K2_KIND_ATOMIC;
 			seen_loop |= oi->kind == K2_KIND_JMP && in->off < 0;
-			seen_call |= oi->kind == K2_KIND_CALL && in->imm != BPF_FUNC_map_lookup_elem;
+			seen_call |=
+				oi->kind == K2_KIND_CALL && in->imm != BPF_FUNC_map_lookup_elem;
 			seen_pkt |= oi->kind == K2_KIND_JMP && oi->flags & K2_F_RD_SRC &&
 				    (in->code & 0xf0) == BPF_JGT;
 		}
@@ -101,7 +104,8 @@ Test(gen_prog, inputs_are_in_bounds_and_derived)
 			cr_assert_eq(skb->len, in.pkt_len);
 			cr_assert_geq(skb->wire_len, skb->len);
 			if (in.pkt[12] >= 6) /* an Ethernet II type, as skb->protocol keeps it */
-				cr_assert_eq(skb->protocol, (uint32_t)(in.pkt[13] << 8 | in.pkt[12]));
+				cr_assert_eq(skb->protocol,
+					     (uint32_t)(in.pkt[13] << 8 | in.pkt[12]));
 		}
 	}
 }
