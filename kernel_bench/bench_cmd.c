@@ -13,7 +13,7 @@
 static const char usage_text[] =
 	"usage: k2 bench ORIG.o [CAND.o ...] [-s SECTION] [--trace FILE.h5 | --no-trace]\n"
 	"                [--bench-core N | --no-pin] [--xdp-live SECONDS] [--ifname DEV]\n"
-	"                [--rounds N] [--repeat N] [--packets N] [--seed S]\n"
+	"                [--rounds N] [--repeat N] [--packets N] [--pcap FILE] [--seed S]\n"
 	"                [--config FILE.ini] [--set SECTION.KEY=VALUE] [--quiet]\n"
 	"\n"
 	"Loads the program of ORIG.o (section SECTION, default the first) and the same program\n"
@@ -30,7 +30,9 @@ static const char usage_text[] =
 	"  --ifname DEV      attach to this NIC and count what arrives instead of the veth pair\n"
 	"  --rounds N        interleaved rounds (default 10)\n"
 	"  --repeat N        test_run repeat count (default: calibrated to ~2 ms per sample)\n"
-	"  --packets N       generated packets (default 16: IPv4/IPv6 TCP/UDP, 64..1500 bytes)\n"
+	"  --packets N       generated packets (default 16: IPv4/IPv6 TCP/UDP, 64..1500 bytes;\n"
+	"                    with --pcap: 0 unless given)\n"
+	"  --pcap FILE       measure these packets (Ethernet pcap, e.g. from `k2 pktgen`) first\n"
 	"  --seed S          packet generator seed (default: [search] seed)\n";
 
 /*
@@ -60,7 +62,8 @@ void k2_bench_signals(struct k2_cleanup *c)
 }
 
 struct bench_args {
-	const char *orig, *sec, *trace;
+	const char *orig, *sec, *trace, *pcap;
+	bool packets_set;
 	const char **cands;
 	uint32_t n_cands;
 	bool no_trace, quiet, no_pin;
@@ -164,6 +167,8 @@ static int run(struct bench_args *a, struct k2_cleanup *c, struct k2_err *e)
 	const struct k2_bench_cfg *bc = &a->cfg.bench;
 	struct k2_object *obj = NULL;
 	struct k2_bench *b = NULL;
+	struct k2_input *inputs = NULL;
+	uint32_t n_inputs = 0;
 	struct k2_prog *p;
 	int err = k2_object_open(a->orig, &obj, e);
 
@@ -174,9 +179,17 @@ static int run(struct bench_args *a, struct k2_cleanup *c, struct k2_err *e)
 		k2_object_free(obj);
 		return -ENOENT;
 	}
+	if (a->pcap) {
+		err = k2_bench_pcap(a->pcap, p->type, 0, &inputs, &n_inputs, e);
+		if (err) {
+			k2_object_free(obj);
+			return err;
+		}
+	}
 	K2_BENCH_OPTS(o, .pin = a->no_pin ? K2_PIN_NONE : bc->core < 0 ? K2_PIN_LAST : K2_PIN_CORE,
 		      .core = bc->core, .rounds = bc->rounds, .repeat = bc->repeat,
-		      .packets = bc->packets, .seed = a->cfg.search.seed,
+		      .packets = a->pcap && !a->packets_set ? 0 : bc->packets, .inputs = inputs,
+		      .n_inputs = n_inputs, .seed = a->cfg.search.seed,
 		      .live_seconds = bc->xdp_live ? bc->live_seconds : 0,
 		      .ifname = bc->ifname[0] ? bc->ifname : NULL, .cleanup = c,
 		      .progress = a->quiet ? NULL : stderr, .source = a->orig);
@@ -195,6 +208,7 @@ static int run(struct bench_args *a, struct k2_cleanup *c, struct k2_err *e)
 		err = write_trace(b, a, p, c, e);
 	k2_bench_free(b);
 	k2_object_free(obj);
+	free(inputs);
 	return err;
 }
 
@@ -212,6 +226,7 @@ static int parse(int argc, char **argv, struct bench_args *a)
 		{ "xdp-live", required_argument, NULL, 'x' }, { "ifname", required_argument, NULL, 'i' },
 		{ "rounds", required_argument, NULL, 'r' }, { "repeat", required_argument, NULL, 'R' },
 		{ "packets", required_argument, NULL, 'p' }, { "seed", required_argument, NULL, 'S' },
+		{ "pcap", required_argument, NULL, 'a' },
 		{ "config", required_argument, NULL, 'C' }, { "set", required_argument, NULL, 'E' },
 		{ "quiet", no_argument, NULL, 'q' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -230,6 +245,7 @@ static int parse(int argc, char **argv, struct bench_args *a)
 		case 'q': a->quiet = true; break;
 		case 'P': a->no_pin = true; break;
 		case 'i': snprintf(bc->ifname, sizeof(bc->ifname), "%s", optarg); break;
+		case 'a': a->pcap = optarg; break;
 		case 'c':
 			bc->core = (int32_t)strtol(optarg, &end, 10);
 			if (*end || bc->core < -1)
@@ -244,14 +260,15 @@ static int parse(int argc, char **argv, struct bench_args *a)
 		case 'r': case 'R': case 'p': case 'S': {
 			unsigned long long v = strtoull(optarg, &end, 0);
 
-			if (*end || !*optarg || (c != 'R' && c != 'S' && !v) || v > UINT32_MAX)
+			if (*end || !*optarg || (c != 'R' && c != 'S' && c != 'p' && !v) ||
+			    v > UINT32_MAX)
 				return bad("number", optarg);
 			if (c == 'r')
 				bc->rounds = (uint32_t)v;
 			else if (c == 'R')
 				bc->repeat = (uint32_t)v;
 			else if (c == 'p')
-				bc->packets = (uint32_t)v;
+				bc->packets = (uint32_t)v, a->packets_set = true;
 			else
 				a->cfg.search.seed = v;
 			break;

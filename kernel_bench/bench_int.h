@@ -110,6 +110,10 @@ void k2_bench_prog_release(struct k2_bench_prog *p);
 /* Installs (c) or removes (NULL) the commands' SIGINT/SIGTERM/SIGHUP handler running c. */
 void k2_bench_signals(struct k2_cleanup *c);
 
+/* The context test_run is given with a frame: xdp_md on lo's rx queue 0, or an __sk_buff
+ * with the fields the kernel derives from the frame. */
+void k2_bench_frame_ctx(uint32_t type, int cpu, struct k2_input *in);
+
 /* Packets for a program type: caller's inputs, then the generated mix (bench_packets.c). */
 int k2_bench_packets(struct k2_bench *b, struct k2_err *e);
 /* Verifier record of one load (bench_verify.c). */

@@ -19,8 +19,7 @@ static bool packet_type(uint32_t type)
 	       type == BPF_PROG_TYPE_SCHED_ACT || type == BPF_PROG_TYPE_SOCKET_FILTER;
 }
 
-/* The context test_run is given with a frame: xdp_md on lo's rx queue 0, or an __sk_buff. */
-static void frame_ctx(uint32_t type, int cpu, struct k2_input *in)
+void k2_bench_frame_ctx(uint32_t type, int cpu, struct k2_input *in)
 {
 	memset(in->ctx, 0, sizeof(in->ctx));
 	in->cpu = cpu < 0 ? 0 : (uint32_t)cpu;
@@ -98,7 +97,7 @@ int k2_bench_packets(struct k2_bench *b, struct k2_err *e)
 		}
 		if (len < 0)
 			return k2_err_set(e, len, "packet %u of the mix: cannot build (%d)", i, len);
-		frame_ctx(type, b->cpu, &p->in);
+		k2_bench_frame_ctx(type, b->cpu, &p->in);
 		b->n_pkts++;
 	}
 	return 0;

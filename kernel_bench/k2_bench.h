@@ -209,6 +209,14 @@ struct k2_bench_prog {
 struct k2_bench;
 
 /*
+ * Test packets from a pcap file (Ethernet link type; tcpdump's or `k2 pktgen`'s), at most
+ * `max` (0: all), as inputs for a program of `prog_type`: the frame, and the context
+ * BPF_PROG_TEST_RUN gives with it. *out is malloc'd.
+ */
+int k2_bench_pcap(const char *path, uint32_t prog_type, uint32_t max, struct k2_input **out,
+		  uint32_t *n, struct k2_err *e);
+
+/*
  * Starts a session for one program: binds to the bench core, checks bpf(), creates the maps,
  * loads the original (id 0) and builds the packets (the caller's inputs, then k2_pktgen's
  * mix: IPv4/IPv6 x TCP/UDP at 64, 128, 512 and 1500 bytes, then random well-formed packets).

@@ -80,6 +80,37 @@ Test(bench_cmd, bad_candidate_named)
 	free(out);
 }
 
+/* Packets from a pcap (here `k2 pktgen`'s) are what is measured, the mix only on request. */
+Test(bench_cmd, pcap_packets, .timeout = 60)
+{
+	char dir[] = "/tmp/k2_cmd_XXXXXX", *out;
+	const char *b = build_dir();
+	int rc;
+
+	bench_need_kernel();
+	cr_assert(mkdtemp(dir));
+	rc = run(&out, "%s/k2 pktgen -n 5 --seed 7 -o %s/p.pcap", b, dir);
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	rc = run(&out, "%s/k2 bench %s/corpus/sock_tcp_ports.o --pcap %s/p.pcap --rounds 3 --no-trace",
+		 b, b, dir);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "mean over 5 packets"), "%s", out);
+	free(out);
+	rc = run(&out, "%s/k2 bench %s/corpus/sock_tcp_ports.o --pcap %s/p.pcap --packets 4 "
+		 "--rounds 3 --no-trace", b, b, dir);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "mean over 9 packets"), "%s", out);
+	free(out);
+	rc = run(&out, "%s/k2 bench %s/corpus/sock_tcp_ports.o --pcap %s/corpus/xdp_bounce.o "
+		 "--no-trace", b, b, b);
+	cr_assert_eq(rc, 1, "%s", out);
+	cr_assert(strstr(out, "not a pcap file"), "%s", out);
+	free(out);
+	run(&out, "rm -r %s", dir);
+	free(out);
+}
+
 /* Without the privileges bpf() needs, the bench is off with one line, and says so in results. */
 Test(bench_cmd, unprivileged_is_not_checked)
 {
