@@ -83,8 +83,9 @@ static int same_maps(const struct k2_prog *a, const struct k2_prog *b, const cha
 		if (x->type != y->type || x->key_size != y->key_size ||
 		    x->value_size != y->value_size || x->max_entries != y->max_entries ||
 		    strcmp(x->name, y->name))
-			return k2_err_set(e, -EINVAL, "%s: map %u is %s (%s), the original's %s (%s)",
-					  path, i, y->name, k2_map_type_name(y->type), x->name,
+			return k2_err_set(e, -EINVAL,
+					  "%s: map %u is %s (%s), the original's %s (%s)", path, i,
+					  y->name, k2_map_type_name(y->type), x->name,
 					  k2_map_type_name(x->type));
 	}
 	if (a->type != b->type)
@@ -221,14 +222,21 @@ static int bad(const char *what, const char *arg)
 static int parse(int argc, char **argv, struct bench_args *a)
 {
 	static const struct option lo[] = {
-		{ "trace", required_argument, NULL, 't' }, { "no-trace", no_argument, NULL, 'T' },
-		{ "bench-core", required_argument, NULL, 'c' }, { "no-pin", no_argument, NULL, 'P' },
-		{ "xdp-live", required_argument, NULL, 'x' }, { "ifname", required_argument, NULL, 'i' },
-		{ "rounds", required_argument, NULL, 'r' }, { "repeat", required_argument, NULL, 'R' },
-		{ "packets", required_argument, NULL, 'p' }, { "seed", required_argument, NULL, 'S' },
+		{ "trace", required_argument, NULL, 't' },
+		{ "no-trace", no_argument, NULL, 'T' },
+		{ "bench-core", required_argument, NULL, 'c' },
+		{ "no-pin", no_argument, NULL, 'P' },
+		{ "xdp-live", required_argument, NULL, 'x' },
+		{ "ifname", required_argument, NULL, 'i' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "repeat", required_argument, NULL, 'R' },
+		{ "packets", required_argument, NULL, 'p' },
+		{ "seed", required_argument, NULL, 'S' },
 		{ "pcap", required_argument, NULL, 'a' },
-		{ "config", required_argument, NULL, 'C' }, { "set", required_argument, NULL, 'E' },
-		{ "quiet", no_argument, NULL, 'q' }, { "help", no_argument, NULL, 'h' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "set", required_argument, NULL, 'E' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct k2_bench_cfg *bc = &a->cfg.bench;

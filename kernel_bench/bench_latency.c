@@ -283,8 +283,9 @@ static int batch(struct k2_bench *b, const uint32_t *ids, uint32_t n, struct k2_
 		aa_hold[i] = -1;
 		aa[i].samples = calloc(P * R, sizeof(uint32_t));
 		if (!err)
-			err = aa[i].samples ? k2_bench_load(b->prog, b->km, NULL, &aa[i].vr, &aa_kp[i], e)
-					    : k2_err_set(e, -ENOMEM, "out of memory");
+			err = aa[i].samples
+				      ? k2_bench_load(b->prog, b->km, NULL, &aa[i].vr, &aa_kp[i], e)
+				      : k2_err_set(e, -ENOMEM, "out of memory");
 		if (!err && !aa_kp[i])
 			err = k2_err_set(e, -EIO, "the original's A/A copy failed: %s",
 					 aa[i].vr.reason);

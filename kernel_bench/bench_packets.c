@@ -1,4 +1,4 @@
-/* kernel_bench/bench_packets.c: the packets a session measures: the caller's, then a traffic mix. */
+/* kernel_bench/bench_packets.c: the packets a session measures: the caller's, then a mix. */
 #include "kernel_bench/bench_int.h"
 
 #include <stdio.h>
@@ -11,7 +11,8 @@ static const enum k2_pkt_shape mix_shapes[] = {
 	K2_PKT_IPV4_TCP, K2_PKT_IPV4_UDP, K2_PKT_IPV6_TCP, K2_PKT_IPV6_UDP,
 };
 static const uint32_t mix_sizes[] = { 64, 128, 512, 1500 };
-#define MIX_N (sizeof(mix_shapes) / sizeof(mix_shapes[0]) * sizeof(mix_sizes) / sizeof(mix_sizes[0]))
+#define MIX_N \
+	(sizeof(mix_shapes) / sizeof(mix_shapes[0]) * sizeof(mix_sizes) / sizeof(mix_sizes[0]))
 
 static bool packet_type(uint32_t type)
 {
@@ -96,7 +97,8 @@ int k2_bench_packets(struct k2_bench *b, struct k2_err *e)
 			}
 		}
 		if (len < 0)
-			return k2_err_set(e, len, "packet %u of the mix: cannot build (%d)", i, len);
+			return k2_err_set(e, len, "packet %u of the mix: cannot build (%d)", i,
+					  len);
 		k2_bench_frame_ctx(type, b->cpu, &p->in);
 		b->n_pkts++;
 	}

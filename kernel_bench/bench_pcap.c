@@ -37,15 +37,17 @@ int k2_bench_pcap(const char *path, uint32_t prog_type, uint32_t max, struct k2_
 		err = k2_err_set(e, -EINVAL, "%s: not a pcap file (magic %08x; pcapng is not read)",
 				 path, hdr[0]);
 	else if ((swapped ? swap32(hdr[5]) : hdr[5]) != LINKTYPE_ETHERNET)
-		err = k2_err_set(e, -EINVAL, "%s: link type %u: the bench needs Ethernet frames (1)",
-				 path, swapped ? swap32(hdr[5]) : hdr[5]);
+		err = k2_err_set(e, -EINVAL,
+				 "%s: link type %u: the bench needs Ethernet frames (1)", path,
+				 swapped ? swap32(hdr[5]) : hdr[5]);
 	while (!err && (!max || *n < max) && fread(rec, sizeof(rec), 1, f) == 1) {
 		uint32_t len = swapped ? swap32(rec[2]) : rec[2];
 		struct k2_input *x;
 
 		if (len < 14 || len > K2_PKT_MAX) {
-			err = k2_err_set(e, -EINVAL, "%s: packet %u: %u bytes (the bench takes 14..%d)",
-					 path, *n, len, K2_PKT_MAX);
+			err = k2_err_set(e, -EINVAL,
+					 "%s: packet %u: %u bytes (the bench takes 14..%d)", path,
+					 *n, len, K2_PKT_MAX);
 			break;
 		}
 		if (*n == cap) {

@@ -50,7 +50,8 @@ void k2_bench_print(const struct k2_bench *b, FILE *f)
 	if (b->off[0])
 		fprintf(f, "kernel: not checked (%s)\n", b->off);
 	else if (b->n_hist)
-		fprintf(f, "ns/packet: the mean over %u packets per round, over %u rounds; repeat %u; "
+		fprintf(f,
+			"ns/packet: the mean over %u packets per round, over %u rounds; repeat %u; "
 			"empty program %.1f ns/run; noise floor %.1f ns\n",
 			b->n_pkts, b->rounds, b->repeat, b->floor_ns, b->progs[0].noise_ns);
 	else

@@ -74,8 +74,8 @@ static int add(struct k2_bench *b, const struct k2_bench_cand *c, uint32_t *id, 
 		*id = b->n_progs;
 	b->n_progs++;
 	if (b->o.progress && !b->off[0])
-		fprintf(b->o.progress, "bench: %s %u (%s): %s%s\n", p->id ? "candidate" : "original",
-			p->id, p->source[0] ? p->source : "-",
+		fprintf(b->o.progress, "bench: %s %u (%s): %s%s\n",
+			p->id ? "candidate" : "original", p->id, p->source[0] ? p->source : "-",
 			p->vr.verdict == K2_VERDICT_ACCEPTED ? "accepted" : "rejected: ",
 			p->vr.verdict == K2_VERDICT_ACCEPTED ? "" : p->vr.reason);
 	return 0;

@@ -1,4 +1,4 @@
-/* kernel_bench/h5_bench.c: the /bench group of a trace: candidates, packets, statistics, samples. */
+/* kernel_bench/h5_bench.c: a trace's /bench group: candidates, packets, statistics, samples. */
 #include "kernel_bench/bench_int.h"
 #include "kernel_bench/h5_int.h"
 
@@ -198,8 +198,9 @@ static int reopen(struct k2_h5 *h, struct tables *t, struct k2_err *e)
 	int err = k2_h5_table_open(h, "/bench/candidates", cand_fields, NF(cand_fields),
 				   sizeof(struct cand_row), &t->cand, e);
 
-	err = err ? err : k2_h5_table_open(h, "/bench/packet_stats", pstat_fields,
-					   NF(pstat_fields), sizeof(struct pstat_row), &t->pstat, e);
+	err = err ? err
+		  : k2_h5_table_open(h, "/bench/packet_stats", pstat_fields, NF(pstat_fields),
+				     sizeof(struct pstat_row), &t->pstat, e);
 	err = err ? err : k2_h5_table_open(h, "/bench/samples", sample_fields, NF(sample_fields),
 					   sizeof(struct sample_row), &t->samp, e);
 	return err;

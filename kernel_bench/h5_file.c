@@ -1,4 +1,4 @@
-/* kernel_bench/h5_file.c: trace files: create under a temporary name, attributes, rename at close. */
+/* kernel_bench/h5_file.c: trace files: a temporary name, attributes, the rename at close. */
 #include "kernel_bench/h5_int.h"
 
 #include <stdio.h>
@@ -41,7 +41,8 @@ static int attr_write(struct k2_h5 *h, const char *obj, const char *name, hid_t 
 	H5Sclose(sp);
 	H5Oclose(o);
 	if (st < 0)
-		return k2_err_set(e, -EIO, "%s: cannot write attribute %s of %s", h->path, name, obj);
+		return k2_err_set(e, -EIO, "%s: cannot write attribute %s of %s", h->path, name,
+				  obj);
 	return 0;
 }
 

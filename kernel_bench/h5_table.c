@@ -55,7 +55,8 @@ static int layout(struct k2_h5_table *t, const struct k2_h5_field *f, uint32_t n
 	t->mtype = H5Tcreate(H5T_COMPOUND, t->row_size);
 	t->str_off = calloc(n ? n : 1, sizeof(*t->str_off));
 	if (t->mtype < 0 || !t->str_off)
-		err = k2_err_set(e, -ENOMEM, "%s: %s: cannot make the row type", t->h->path, t->path);
+		err = k2_err_set(e, -ENOMEM, "%s: %s: cannot make the row type", t->h->path,
+				 t->path);
 	for (uint32_t i = 0; i < n && !err; i++) {
 		hid_t mt = member_type(f[i].type, vls);
 
@@ -173,8 +174,8 @@ static int append(struct k2_h5_table *t, const void *rows, size_t n, struct k2_e
 	herr_t st;
 
 	if (H5Dset_extent(t->dset, &size) < 0)
-		return k2_err_set(e, -EIO, "%s: %s: cannot extend to %llu rows", t->h->path, t->path,
-				  (unsigned long long)size);
+		return k2_err_set(e, -EIO, "%s: %s: cannot extend to %llu rows", t->h->path,
+				  t->path, (unsigned long long)size);
 	fs = H5Dget_space(t->dset);
 	H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL);
 	ms = H5Screate_simple(1, &count, NULL);
@@ -182,7 +183,8 @@ static int append(struct k2_h5_table *t, const void *rows, size_t n, struct k2_e
 	H5Sclose(ms);
 	H5Sclose(fs);
 	if (st < 0)
-		return k2_err_set(e, -EIO, "%s: %s: writing %zu rows failed", t->h->path, t->path, n);
+		return k2_err_set(e, -EIO, "%s: %s: writing %zu rows failed", t->h->path, t->path,
+				  n);
 	t->rows = size;
 	return 0;
 }
@@ -202,7 +204,8 @@ int k2_h5_table_append(struct k2_h5_table *t, const void *rows, size_t n, struct
 		memcpy(copy, rows, n * t->row_size);
 		for (size_t r = 0; r < n; r++) {
 			for (uint32_t s = 0; s < t->n_str; s++) {
-				const char **p = (const char **)(copy + r * t->row_size + t->str_off[s]);
+				const char **p =
+					(const char **)(copy + r * t->row_size + t->str_off[s]);
 
 				if (!*p)
 					*p = "";

@@ -1,4 +1,4 @@
-/* kernel_bench/k2_bench.h: the bench rank: pinning, verifier checks, latency, XDP on veth, traces. */
+/* kernel_bench/k2_bench.h: the bench rank: pinning, verifier, latency, XDP on veth, traces. */
 #ifndef K2_BENCH_H
 #define K2_BENCH_H
 
@@ -114,7 +114,7 @@ struct k2_verify_rec {
 	uint32_t verified_insns;  /* insns the verifier processed */
 	uint32_t xlated_len, jited_len;
 	double load_us;           /* BPF_PROG_LOAD wall time: verification + JIT */
-	char reason[512];         /* one line: "verifier rejected P: insn 7: R2 invalid mem access" */
+	char reason[512];         /* one line: "verifier rejected P: insn 7: R0 !read_ok" */
 	char *log;                /* the whole verifier log on rejection (malloc'd), else NULL */
 };
 
@@ -341,7 +341,8 @@ int k2_h5_table_create(struct k2_h5 *h, const char *path, const struct k2_h5_fie
 		       struct k2_h5_table **out, struct k2_err *e);
 /* Opens an existing table to append more rows (the same field list). */
 int k2_h5_table_open(struct k2_h5 *h, const char *path, const struct k2_h5_field *fields,
-		     uint32_t n_fields, size_t row_size, struct k2_h5_table **out, struct k2_err *e);
+		     uint32_t n_fields, size_t row_size, struct k2_h5_table **out,
+		     struct k2_err *e);
 /* Appends n rows (n * row_size bytes). */
 int k2_h5_table_append(struct k2_h5_table *t, const void *rows, size_t n, struct k2_err *e);
 uint64_t k2_h5_table_rows(const struct k2_h5_table *t);

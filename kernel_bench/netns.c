@@ -74,7 +74,8 @@ int k2_netns_new(struct k2_cleanup *c, struct k2_netns **out, struct k2_err *e)
 		return err;
 	}
 	if (unshare(CLONE_NEWNET) < 0) {
-		err = k2_err_set(e, -errno, "netns: unshare(CLONE_NEWNET): %s (needs CAP_SYS_ADMIN)",
+		err = k2_err_set(e, -errno,
+				 "netns: unshare(CLONE_NEWNET): %s (needs CAP_SYS_ADMIN)",
 				 strerror(errno));
 		close(ns->orig_fd);
 		free(ns);

@@ -72,7 +72,8 @@ static int nl_talk(int nl, struct nlmsghdr *h, void *reply, size_t cap, const ch
 	for (;;) {
 		n = recv(nl, buf, sizeof(buf), 0);
 		if (n < 0)
-			return k2_err_set(e, -errno, "rtnetlink %s: recv: %s", what, strerror(errno));
+			return k2_err_set(e, -errno, "rtnetlink %s: recv: %s", what,
+					  strerror(errno));
 		for (struct nlmsghdr *r = (struct nlmsghdr *)buf; NLMSG_OK(r, (size_t)n);
 		     r = NLMSG_NEXT(r, n)) {
 			if (r->nlmsg_seq != h->nlmsg_seq)

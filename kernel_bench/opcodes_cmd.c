@@ -1,4 +1,4 @@
-/* kernel_bench/opcodes_cmd.c: `k2 bench-opcodes`: measure the per-opcode table, write latency.ini. */
+/* kernel_bench/opcodes_cmd.c: `k2 bench-opcodes`: measure per-opcode costs, write latency.ini. */
 #include "kernel_bench/opcodes_int.h"
 
 #include <getopt.h>
@@ -30,10 +30,14 @@ static int bad(const char *what, const char *arg)
 int k2_cmd_bench_opcodes(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "bench-core", required_argument, NULL, 'c' }, { "rounds", required_argument, NULL, 'r' },
-		{ "short", required_argument, NULL, 'S' }, { "long", required_argument, NULL, 'L' },
-		{ "only", required_argument, NULL, 'O' }, { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "bench-core", required_argument, NULL, 'c' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "short", required_argument, NULL, 'S' },
+		{ "long", required_argument, NULL, 'L' },
+		{ "only", required_argument, NULL, 'O' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct k2_opcodes_opts o = { .sz = sizeof(o), .progress = stdout };
 	const char *out = "configs/latency.ini";

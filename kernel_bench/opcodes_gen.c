@@ -233,7 +233,8 @@ int k2_opcase_prog(const struct k2_opcase *c, uint32_t copies, const struct k2_o
 		mov_k(&b, BPF_REG_0, 0);
 		put(&b, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 		for (uint32_t i = body; i < sub && !b.err; i++)
-			if (b.in[i].code == (BPF_JMP | BPF_CALL) && b.in[i].src_reg == BPF_PSEUDO_CALL)
+			if (b.in[i].code == (BPF_JMP | BPF_CALL) &&
+			    b.in[i].src_reg == BPF_PSEUDO_CALL)
 				b.in[i].imm = (int32_t)(sub - i - 1);
 	}
 	if (b.err) {

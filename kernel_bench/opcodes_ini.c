@@ -61,8 +61,8 @@ static void section(FILE *f, const char *name, const struct k2_opcost *c, uint32
 	for (uint32_t i = 0; i < n; i++) {
 		size_t l = strlen(c[i].name);
 
-		if (strncmp(c[i].name, prefix, lp) || l < lp + ls || strcmp(c[i].name + l - ls, suffix) ||
-		    !strcmp(c[i].name, "run_overhead"))
+		if (strncmp(c[i].name, prefix, lp) || l < lp + ls ||
+		    strcmp(c[i].name + l - ls, suffix) || !strcmp(c[i].name, "run_overhead"))
 			continue;
 		fprintf(f, "%.*s = ", (int)(l - lp - ls), c[i].name + lp);
 		if (what == 0)
@@ -97,10 +97,11 @@ static void write_table(FILE *f, const struct k2_opcost *c, uint32_t n, const ch
 		qsort(v, k, sizeof(v[0]), cmp_double);
 		med = k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
 	}
-	fprintf(f, "; configs/latency.ini: marginal ns per eBPF instruction on this machine's kernel "
-		   "JIT, written by\n; `k2 bench-opcodes` (README.md, \"Per-opcode latency table\"). "
-		   "The search reads [latency]:\n; one key per operation name of bpf/insn_table.c, "
-		   "`default` for any other.\n");
+	fprintf(f,
+		"; configs/latency.ini: marginal ns per eBPF instruction on this machine's kernel "
+		"JIT, written by\n; `k2 bench-opcodes` (README.md, \"Per-opcode latency table\"). "
+		"The search reads [latency]:\n; one key per operation name of bpf/insn_table.c, "
+		"`default` for any other.\n");
 	fprintf(f, "\n[meta]\nkernel = %s\ntopology = %s\ndate = %s\nrun_overhead_ns = %.1f\n",
 		u.release, topology ? topology : "", date, ov ? ov->ns : NAN);
 	fprintf(f, "method = straight-line XDP programs of each op, long minus short, over the "

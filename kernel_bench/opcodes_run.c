@@ -123,7 +123,8 @@ static int measure_case(struct opbench *ob, const struct k2_opcase *c, struct k2
 	repeat = (uint32_t)fmin(1e6, fmax(100, ob->sample_us * 1e3 / fmax(1, tl)));
 	for (uint32_t r = 0; r < ob->rounds && !err; r++) {
 		/* alternate who goes first so a drift within a round cancels */
-		err = k2_bench_time(r & 1 ? &l.kp : &s.kp, in, repeat, ob->res, r & 1 ? &tl : &ts, e);
+		err = k2_bench_time(r & 1 ? &l.kp : &s.kp, in, repeat, ob->res, r & 1 ? &tl : &ts,
+				    e);
 		if (!err)
 			err = k2_bench_time(r & 1 ? &s.kp : &l.kp, in, repeat, ob->res,
 					    r & 1 ? &ts : &tl, e);
@@ -138,8 +139,9 @@ static int measure_case(struct opbench *ob, const struct k2_opcase *c, struct k2
 		out->jited_bytes = (uint32_t)lround(((double)l.kp.jited_len - s.kp.jited_len) /
 						    (ob->L - ob->S));
 		if (ob->progress)
-			fprintf(ob->progress, "%-34s %7.3f ns  [%.3f, %.3f]  %2u B/insn  repeat %u\n",
-				out->name, out->ns, out->lo, out->hi, out->jited_bytes, repeat);
+			fprintf(ob->progress,
+				"%-34s %7.3f ns  [%.3f, %.3f]  %2u B/insn  repeat %u\n", out->name,
+				out->ns, out->lo, out->hi, out->jited_bytes, repeat);
 	}
 	unload(ob, &s);
 	unload(ob, &l);
@@ -209,8 +211,8 @@ int k2_opcodes_measure(const struct k2_opcodes_opts *opts, struct k2_opcost **ou
 	if (!err && !(ob.res = malloc(sizeof(*ob.res))))
 		err = k2_err_set(e, -ENOMEM, "out of memory");
 	if (!err && k2_netns_new(NULL, &ob.ns, &ne) && ob.progress)
-		fprintf(ob.progress, "opcodes: no private netns (%s): each sample costs ~20 ms more\n",
-			ne.msg);
+		fprintf(ob.progress,
+			"opcodes: no private netns (%s): each sample costs ~20 ms more\n", ne.msg);
 	if (!err && k2_opcases(&cases, &n_cases))
 		err = k2_err_set(e, -ENOMEM, "out of memory");
 	if (!err && !(cost = calloc(n_cases + 1, sizeof(*cost))))

@@ -46,8 +46,9 @@ int k2_topo_ncores(const struct k2_topo *t)
 hwloc_obj_t k2_topo_core(const struct k2_topo *t, int core)
 {
 	int n = k2_topo_ncores(t);
-	hwloc_obj_type_t type =
-		hwloc_get_nbobjs_by_type(t->topo, HWLOC_OBJ_CORE) > 0 ? HWLOC_OBJ_CORE : HWLOC_OBJ_PU;
+	hwloc_obj_type_t type = hwloc_get_nbobjs_by_type(t->topo, HWLOC_OBJ_CORE) > 0
+					? HWLOC_OBJ_CORE
+					: HWLOC_OBJ_PU;
 
 	if (core < 0)
 		core = n - 1;

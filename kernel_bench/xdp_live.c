@@ -1,4 +1,4 @@
-/* kernel_bench/xdp_live.c: XDP throughput on the real path: live frames over a private veth pair. */
+/* kernel_bench/xdp_live.c: XDP throughput on a real path: live frames over a private veth pair. */
 #include "kernel_bench/bench_int.h"
 
 #include <bpf/bpf.h>
@@ -75,7 +75,8 @@ static int env_veth(struct k2_bench *b, struct live_env *v, struct k2_err *e)
 	 * Frames the program under test sends back with XDP_TX reach end a only if a has NAPI
 	 * running, which on veth means an XDP program there: the sink counts and drops them.
 	 */
-	v->sink_link = k2_netns_xdp_attach(v->ns, v->sink_fd, v->gen_ifindex, XDP_FLAGS_DRV_MODE, e);
+	v->sink_link =
+		k2_netns_xdp_attach(v->ns, v->sink_fd, v->gen_ifindex, XDP_FLAGS_DRV_MODE, e);
 	if (v->sink_link < 0)
 		return v->sink_link;
 	v->sink_clean = k2_cleanup_add_fd(v->c, v->sink_link);
@@ -220,8 +221,9 @@ int k2_bench_live(struct k2_bench *b, struct k2_err *e)
 	if (!err)
 		err = k2_bench_reset_maps(b, e);
 	if (!err && b->o.progress)
-		fprintf(b->o.progress, "bench: XDP live: %u programs x %u slices of %.2f s on %s%s\n",
-			n, n_slices, sl, b->o.ifname ? b->o.ifname : "veth ",
+		fprintf(b->o.progress,
+			"bench: XDP live: %u programs x %u slices of %.2f s on %s%s\n", n, n_slices,
+			sl, b->o.ifname ? b->o.ifname : "veth ",
 			b->o.ifname ? " (counting what arrives)"
 				    : k2_netns_ifname(v.ns, v.ifindex));
 	for (uint32_t s = 0; s < n_slices && !err; s++)

@@ -42,22 +42,23 @@ int k2_bench_load_insns(uint32_t type, const char *name, const struct bpf_insn *
 int k2_live_counter_prog(int map_fd, int act, struct k2_err *e)
 {
 	const struct bpf_insn p[] = {
-		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0),          /* key = 0 */
+		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0), /* key = 0 */
 		INSN(BPF_LD | BPF_IMM | BPF_DW, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map_fd),
 		INSN(0, 0, 0, 0, 0),
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
 		INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4),
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
 		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 3, 0),
-		INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_0, 0, 0),  /* per-CPU: no lock */
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_0, 0, 0), /* per-CPU: no lock */
 		INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, 1),
 		INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_0, BPF_REG_1, 0, 0),
 		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, act),
 		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
 	};
 
-	return k2_bench_load_insns(BPF_PROG_TYPE_XDP, act == XDP_TX ? "k2_live_gen" : "k2_live_sink",
-				   p, sizeof(p) / sizeof(p[0]), e);
+	return k2_bench_load_insns(BPF_PROG_TYPE_XDP,
+				   act == XDP_TX ? "k2_live_gen" : "k2_live_sink", p,
+				   sizeof(p) / sizeof(p[0]), e);
 }
 
 int k2_live_counter_read(int map_fd, uint64_t *sum, struct k2_err *e)

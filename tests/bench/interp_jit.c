@@ -1,4 +1,4 @@
-/* tests/bench/interp_jit.c: the interpreter beside the kernel JIT on the corpus: results/interp.md. */
+/* tests/bench/interp_jit.c: the interpreter beside the kernel JIT on the corpus (interp.md). */
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -162,21 +162,24 @@ static void write_md(FILE *f, const struct row *rows, uint32_t n, const char *to
 	char line[512];
 	FILE *txt = fopen(INTERP_TXT, "r");
 
-	fprintf(f, "# Interpreter throughput beside the kernel JIT\n\n"
-		   "Written by `make bench` (tests/bench/interp.c, tests/bench/interp_jit.c) on %s.\n\n",
+	fprintf(f,
+		"# Interpreter throughput beside the kernel JIT\n\n"
+		"Written by `make bench` (tests/bench/interp.c, tests/bench/interp_jit.c) on "
+		"%s.\n\n",
 		topo);
-	fprintf(f, "## Corpus programs on the bench's packets\n\n"
-		   "Each corpus program with packets (XDP, tc, socket filter) on the same 16 packets "
-		   "(IPv4/IPv6 x TCP/UDP at 64, 128, 512 and 1500 bytes, from `k2_pktgen`), with "
-		   "empty maps, measured in the same run:\n"
-		   "- **interp**: `k2_vm_run` (bpf/k2_interp.h) repeated per packet for %.0f ms of "
-		   "thread CPU time; ns per run, median over packets; M insns/s = instructions "
-		   "executed over CPU time, all packets.\n"
-		   "- **JIT**: `BPF_PROG_TEST_RUN` on the bench core (kernel_bench, `k2 bench`'s "
-		   "method: calibrated repeat, 5 interleaved rounds), ns per run, median over "
-		   "packets of the per-packet median. It includes the kernel's fixed cost of a run "
-		   "(the empty program's time, column *empty*).\n"
-		   "- **interp/JIT**: median over packets of the per-packet ratio.\n\n",
+	fprintf(f,
+		"## Corpus programs on the bench's packets\n\n"
+		"Each corpus program with packets (XDP, tc, socket filter) on the same 16 packets "
+		"(IPv4/IPv6 x TCP/UDP at 64, 128, 512 and 1500 bytes, from `k2_pktgen`), with "
+		"empty maps, measured in the same run:\n"
+		"- **interp**: `k2_vm_run` (bpf/k2_interp.h) repeated per packet for %.0f ms of "
+		"thread CPU time; ns per run, median over packets; M insns/s = instructions "
+		"executed over CPU time, all packets.\n"
+		"- **JIT**: `BPF_PROG_TEST_RUN` on the bench core (kernel_bench, `k2 bench`'s "
+		"method: calibrated repeat, 5 interleaved rounds), ns per run, median over "
+		"packets of the per-packet median. It includes the kernel's fixed cost of a run "
+		"(the empty program's time, column *empty*).\n"
+		"- **interp/JIT**: median over packets of the per-packet ratio.\n\n",
 		MIN_CPU_S * 1e3);
 	fprintf(f, "| program | type | insns | insns run/pkt | interp ns/pkt | interp M insns/s | "
 		   "JIT ns/pkt | empty ns | JIT - empty | interp/JIT | note |\n"
@@ -189,9 +192,10 @@ static void write_md(FILE *f, const struct row *rows, uint32_t n, const char *to
 				r->insns, r->note);
 			continue;
 		}
-		fprintf(f, "| %s | %s | %u | %.0f | %.1f | %.0f | %.1f | %.0f | %.1f | %.1f | %s |\n",
-			r->name, r->type, r->insns, r->steps, r->interp_ns, r->interp_mips, r->jit_ns,
-			r->floor_ns, r->jit_ns - r->floor_ns, r->ratio, r->note);
+		fprintf(f,
+			"| %s | %s | %u | %.0f | %.1f | %.0f | %.1f | %.0f | %.1f | %.1f | %s |\n",
+			r->name, r->type, r->insns, r->steps, r->interp_ns, r->interp_mips,
+			r->jit_ns, r->floor_ns, r->jit_ns - r->floor_ns, r->ratio, r->note);
 	}
 	fprintf(f, "\n## Interpreter micro-benchmarks (tests/bench/interp.c)\n\n");
 	if (!txt) {

@@ -1,4 +1,4 @@
-/* tests/kernel/bench_cmd.c: `k2 bench` and `k2 bench-opcodes` end to end, and latency.ini's format. */
+/* tests/kernel/bench_cmd.c: `k2 bench` and `k2 bench-opcodes` end to end; latency.ini's format. */
 #include <ini.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -92,8 +92,9 @@ Test(bench_cmd, pcap_packets, .timeout = 60)
 	rc = run(&out, "%s/k2 pktgen -n 5 --seed 7 -o %s/p.pcap", b, dir);
 	cr_assert_eq(rc, 0, "%s", out);
 	free(out);
-	rc = run(&out, "%s/k2 bench %s/corpus/sock_tcp_ports.o --pcap %s/p.pcap --rounds 3 --no-trace",
-		 b, b, dir);
+	rc = run(&out,
+		 "%s/k2 bench %s/corpus/sock_tcp_ports.o --pcap %s/p.pcap --rounds 3 --no-trace", b,
+		 b, dir);
 	cr_assert_eq(rc, 0, "%s", out);
 	cr_assert(strstr(out, "mean over 5 packets"), "%s", out);
 	free(out);

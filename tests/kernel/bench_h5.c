@@ -96,14 +96,16 @@ Test(bench_h5, table_rows_read_back)
 	cr_assert_eq(access(tmp, F_OK), 0, "written under a temporary name");
 	cr_assert_neq(access(path, F_OK), 0);
 	cr_assert_eq(k2_h5_group(h, "/search/deep", &e), 0, "%s", e.msg);
-	cr_assert_eq(k2_h5_table_create(h, "/search/deep/rows", fields, 7, sizeof(struct row), 64, &t,
-					&e), 0, "%s", e.msg);
+	cr_assert_eq(k2_h5_table_create(h, "/search/deep/rows", fields, 7, sizeof(struct row), 64,
+					&t, &e),
+		     0, "%s", e.msg);
 	cr_assert_eq(k2_h5_table_append(t, rows, 100, &e), 0, "%s", e.msg);
 	cr_assert_eq(k2_h5_table_append(t, rows + 100, 150, &e), 0, "%s", e.msg);
 	k2_h5_table_close(t);
 	/* reopened and appended to, as the cluster does between checkpoints */
-	cr_assert_eq(k2_h5_table_open(h, "/search/deep/rows", fields, 7, sizeof(struct row), &t, &e),
-		     0, "%s", e.msg);
+	cr_assert_eq(
+		k2_h5_table_open(h, "/search/deep/rows", fields, 7, sizeof(struct row), &t, &e), 0,
+		"%s", e.msg);
 	cr_assert_eq(k2_h5_table_rows(t), 250);
 	cr_assert_eq(k2_h5_table_append(t, rows + 250, 50, &e), 0, "%s", e.msg);
 	k2_h5_table_close(t);
@@ -129,8 +131,8 @@ Test(bench_h5, table_rows_read_back)
 
 		cr_assert_eq(H5Pget_layout(dcpl), H5D_CHUNKED);
 		for (int i = 0; i < H5Pget_nfilters(dcpl); i++)
-			found |= H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, 0, NULL, NULL) ==
-				 H5Z_FILTER_DEFLATE;
+			found |= H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, 0, NULL,
+						NULL) == H5Z_FILTER_DEFLATE;
 		cr_assert(found, "no deflate filter");
 		H5Pclose(dcpl);
 	}

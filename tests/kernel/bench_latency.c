@@ -1,4 +1,4 @@
-/* tests/kernel/bench_latency.c: interleaved BPF_PROG_TEST_RUN timing: orderings, samples, ratios. */
+/* tests/kernel/bench_latency.c: interleaved BPF_PROG_TEST_RUN timing: order, samples, ratios. */
 #include <math.h>
 
 #include "tests/kernel/bench_util.h"

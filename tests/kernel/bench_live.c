@@ -39,14 +39,16 @@ static bool netns_alive(unsigned long ino)
 		if (d->d_name[0] < '0' || d->d_name[0] > '9')
 			continue;
 		for (int pass = 0; pass < 2 && !found; pass++) {
-			snprintf(path, sizeof(path), "/proc/%s/%s", d->d_name, pass ? "fd" : "task");
+			snprintf(path, sizeof(path), "/proc/%s/%s", d->d_name,
+				 pass ? "fd" : "task");
 			sub = opendir(path);
 			while (sub && !found && (f = readdir(sub))) {
 				ssize_t n;
 
 				if (f->d_name[0] == '.')
 					continue;
-				snprintf(path, sizeof(path), pass ? "/proc/%s/fd/%s" : "/proc/%s/task/%s/ns/net",
+				snprintf(path, sizeof(path),
+					 pass ? "/proc/%s/fd/%s" : "/proc/%s/task/%s/ns/net",
 					 d->d_name, f->d_name);
 				n = readlink(path, link, sizeof(link) - 1);
 				if (n > 0) {
