@@ -220,7 +220,7 @@ static uint32_t child_progs(pid_t pid, uint32_t *ids, uint32_t max)
 Test(bench_live, sigterm_leaves_nothing, .timeout = 60)
 {
 	const char *bdir = getenv("K2_BUILD");
-	char k2[4096], obj[4096], trace[] = "/tmp/k2_bench_sigterm_XXXXXX";
+	char k2[4096], obj[4096], trace[128] = "/tmp/k2_bench_sigterm_XXXXXX";
 	int out[2], st;
 	char buf[4096];
 	size_t got = 0;
