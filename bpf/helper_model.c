@@ -95,6 +95,24 @@ static int map_in_map(struct hcall *c)
 	return 0;
 }
 
+/*
+ * An xskmap lookup (XDP, since 5.3) gives the socket in a slot or NULL. A socket is a kernel
+ * object the program may only null-check or pass on, so a populated slot gives a
+ * non-dereferenceable pointer (typed as a map: every access through it is EMEM).
+ */
+static int xsk_lookup(struct hcall *c)
+{
+	uint32_t idx;
+
+	memcpy(&idx, c->rd[1], sizeof(idx));
+	c->ret = 0;
+	if (k2_ov_populated(c->vm, c->m, (uint32_t)c->map, idx)) {
+		c->ret = K2_ADDR(K2_RGN_MAP, (uint32_t)c->map, 1 + idx);
+		c->ret_t = K2_T_MAP;
+	}
+	return 0;
+}
+
 static int h_map_lookup(struct hcall *c)
 {
 	const struct k2_mapinfo *mi = k2_h_map(c);
@@ -103,6 +121,8 @@ static int h_map_lookup(struct hcall *c)
 
 	if (mi->def.type == BPF_MAP_TYPE_ARRAY_OF_MAPS || mi->def.type == BPF_MAP_TYPE_HASH_OF_MAPS)
 		return map_in_map(c);
+	if (mi->def.type == BPF_MAP_TYPE_XSKMAP)
+		return xsk_lookup(c);
 	if (!plain_data_map(mi) && mi->def.type != BPF_MAP_TYPE_DEVMAP &&
 	    mi->def.type != BPF_MAP_TYPE_DEVMAP_HASH)
 		return k2_h_bad(

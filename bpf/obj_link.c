@@ -284,12 +284,14 @@ static int relocate_func(struct k2_object *obj, struct k2_efunc *f, struct k2_er
 
 		if (at >= (uint64_t)f->off + f->n)
 			break;
+		if (r->type == R_BPF_NONE)
+			continue; /* says nothing: the instruction stands as if unrelocated */
 		has_rel[at - f->off] = true;
 		if (r->type == R_BPF_64_64)
 			err = relo_lddw(&c, r, (uint32_t)(at - f->off));
 		else if (r->type == R_BPF_64_32)
 			err = relo_call(&c, r, (uint32_t)(at - f->off));
-		else if (r->type != R_BPF_NONE)
+		else
 			err = k2_obj_err(elf, e, -EINVAL, f->sec,
 					 "insn %llu: relocation type %u is not supported in code",
 					 (unsigned long long)at, r->type);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bpf/k2bpf.h"
+#include "kernel_bench/k2_bench.h"
 #include "kernel_bench/k2_kern.h"
 
 struct k2_command {
@@ -19,6 +20,8 @@ static const struct k2_command commands[] = {
 	{ "asm", k2_cmd_asm, "assemble text programs into a BPF object" },
 	{ "run", k2_cmd_run, "run a program on one packet in the interpreter" },
 	{ "pktgen", k2_cmd_pktgen, "write generated test packets to a pcap file" },
+	{ "bench", k2_cmd_bench, "verify, time (interleaved) and trace a program and candidates" },
+	{ "bench-opcodes", k2_cmd_bench_opcodes, "measure the per-opcode cost table (latency.ini)" },
 	{ NULL, NULL, NULL },
 };
 
