@@ -32,12 +32,16 @@ struct k2_smt_opts {
 	size_t sz;             /* sizeof(struct k2_smt_opts) */
 	uint32_t timeout_ms;   /* per query; 0: 10 s */
 	/* The four speed-ups of the K2 paper, each switchable so its effect can be measured. */
-	bool no_memtype;       /* resolve each access's region from the address, not statically */
-	bool no_maptype;       /* map value accesses are checked against every map */
-	bool no_offset;        /* memory as z3 arrays with symbolic offsets, not fixed bytes */
+	bool no_memtype;       /* every load/store encoded against every region, each guarded
+				* by a type test z3 decides (not only the types it may have) */
+	bool no_maptype;       /* one value memory for all maps: accesses checked against
+				* every map's elements */
+	bool no_offset;        /* memory bytes compared by offset terms z3 decides: a read is
+				* an ite over every earlier write (an array), nothing folded */
 	bool no_modular;       /* check windows by whole-program equivalence */
 	bool no_cache;         /* no query cache */
-	bool no_prefilter;     /* no cheap checks before z3 */
+	bool no_prefilter;     /* no cheap checks before z3 (identical modulo nops; the
+				* window's earlier counterexamples replayed in bpf/interp) */
 	const char *smt2_path; /* if set, every z3 query is also written there as SMT-LIB2 */
 	/* appended after the first version: */
 	uint32_t unroll;       /* loop iterations encoded per frame; 0: 64 */
