@@ -467,6 +467,14 @@ static int replay(struct k2_smt_window *sw, const struct bpf_insn *c, uint32_t n
 	return spill_probe(sw, c, n, why, len);
 }
 
+int k2s_win_replay(struct k2_smt_window *sw, const struct bpf_insn *c, uint32_t n,
+		   const struct k2_wstate *st, char *why, size_t len)
+{
+	int err = k2_wstate_copy(sw->st, st);
+
+	return err ? err : replay(sw, c, n, why, len);
+}
+
 static void pool_add(struct k2_smt_window *sw)
 {
 	struct k2_wstate *cp;
