@@ -26,6 +26,7 @@ static const struct k2_command commands[] = {
 	{ "pktgen", k2_cmd_pktgen, "write generated test packets to a pcap file" },
 	{ "bench", k2_cmd_bench, "verify, time (interleaved) and trace a program and candidates" },
 	{ "bench-opcodes", k2_cmd_bench_opcodes, "measure the per-opcode cost table (latency.ini)" },
+	{ "fuzz-smt", k2_cmd_fuzz_smt, "random programs and mutants: z3 against the interpreter" },
 	{ "equiv", k2_cmd_equiv, "prove two programs (or a window) equivalent with z3, or refute" },
 	{ NULL, NULL, NULL },
 };

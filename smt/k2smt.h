@@ -132,6 +132,29 @@ void k2_smt_stats(const struct k2_smt *s, struct k2_smt_stats *out);
 int k2_smt_agree(struct k2_smt *s, const struct k2_prog *p, const struct k2_input *in,
 		 struct k2_err *e);
 
+/*
+ * `make fuzz-smt`: random programs (bpf/k2_gen.h) and one-instruction mutants of them and of
+ * one of their windows. A disagreement is a counterexample bpf/interp does not confirm, an
+ * "equivalent" pair that differs on a random input, or k2_smt_agree() returning -EDOM.
+ */
+struct k2_smt_fuzz_opts {
+	size_t sz;             /* sizeof(struct k2_smt_fuzz_opts) */
+	uint64_t n;            /* programs */
+	uint64_t seed;
+	uint32_t n_insns;      /* program length; 0: 20..39 */
+	uint32_t timeout_ms;   /* per query; 0: 2000 */
+	uint64_t every;        /* progress line on stderr every N programs; 0: none */
+	FILE *log;             /* one line per disagreement; NULL: none */
+};
+struct k2_smt_fuzz_stats {
+	uint64_t programs, agree_checks, agree_unsupported, agree_unknown;
+	uint64_t prog_checks, window_checks, equivalent, different, unknown;
+	uint64_t inputs_run, disagreements;
+};
+int k2_smt_fuzz(const struct k2_smt_fuzz_opts *o, struct k2_smt_fuzz_stats *st,
+		struct k2_err *e);
+int k2_cmd_fuzz_smt(int argc, char **argv);
+
 /* `k2 equiv A.o B.o [-s SECTION] [--window S:E] [--smt2 FILE] [--timeout MS]`. */
 int k2_cmd_equiv(int argc, char **argv);
 
