@@ -75,8 +75,9 @@ const char *k2_smt_reason(const struct k2_smt *s);
  * context fields test_run lets a caller set, map contents, values of non-deterministic
  * helpers, CPU) on which `a` runs without error. The programs must have the same type and
  * maps. Frozen data sections (.rodata with its initial bytes) are part of the object, not
- * inputs: their contents are the object's bytes. On K2_DIFFERENT, *cex (if non-NULL) is an input on which bpf/interp runs the two to
- * different results; cex->maps points into the session (valid until its next query).
+ * inputs: their contents are the object's bytes. On K2_DIFFERENT, *cex (if non-NULL) is an
+ * input on which bpf/interp runs the two to different results; cex->maps points into the
+ * session (valid until its next query).
  */
 int k2_smt_equiv_prog(struct k2_smt *s, const struct k2_prog *a, const struct k2_prog *b,
 		      enum k2_verdict *v, struct k2_input *cex, struct k2_err *e);
