@@ -38,6 +38,7 @@ struct rule_key {
 	enum k2_rule rule;
 };
 
+#define N_LEAK_KEYS 5 /* the first entries of run_keys */
 static const struct rule_key run_keys[] = {
 	{ "leak", K2_RULE_LEAK },
 	{ "stored into", K2_RULE_LEAK },
@@ -89,12 +90,13 @@ enum k2_rule k2s_rule_of_run(enum k2_status st, const char *reason)
 	case K2_RUN_EUNINIT:
 		return K2_RULE_UNINIT;
 	case K2_RUN_EHELPER:
-		return lookup(run_keys, 4, reason, K2_RULE_HELPER);
+		return K2_RULE_HELPER;
 	case K2_RUN_EMEM:
 		return lookup(run_keys, sizeof(run_keys) / sizeof(*run_keys), reason,
 			      K2_RULE_DEREF);
 	case K2_RUN_EPTR:
-		return lookup(run_keys, sizeof(run_keys) / sizeof(*run_keys), reason, K2_RULE_PTR);
+		/* the leaks, then pointer misuse whatever the pointer */
+		return lookup(run_keys, N_LEAK_KEYS, reason, K2_RULE_PTR);
 	default:
 		return K2_RULE_OTHER;
 	}

@@ -101,6 +101,70 @@ static int confirm(struct pquery *q, Z3_model m, struct k2_err *e)
 	return 1;
 }
 
+/*
+ * All failures at once were too hard: each instruction's alone is a smaller query (z3 drops
+ * what it does not depend on).
+ */
+static int one_by_one(struct pquery *q, struct k2_terms *t, Z3_ast unsup, struct k2_err *e)
+{
+	struct k2_smt *s = q->s;
+	Z3_solver so = s->o.no_offset ? s->sgen : s->sbv;
+	int err = 0;
+
+	for (uint32_t pc = 0; pc < q->p->n_insns && q->r->n < K2_SAFETY_MAXV; pc++) {
+		Z3_model m = NULL;
+		Z3_lbool r;
+
+		if (!q->err_at[pc] || q->done[pc] || t_bool(s, q->err_at[pc]) == 0)
+			continue;
+		t->n = 0;
+		for (uint32_t i = 0; i < q->w->nax; i++)
+			k2s_terms_add(s, t, q->w->ax[i]);
+		k2s_terms_add(s, t, b_not(s, unsup));
+		k2s_terms_add(s, t, q->err_at[pc]);
+		r = k2s_check(s, so, t->v, t->n, &m);
+		q->r->z3_calls++;
+		q->done[pc] = true;
+		if (r == Z3_L_UNDEF)
+			unknown(q->r, "%s: insn %u: %s", sec_of(q->p), pc, s->reason);
+		if (r != Z3_L_TRUE)
+			continue;
+		err = confirm(q, m, e);
+		Z3_model_dec_ref(s->c, m);
+		if (err < 0)
+			return err;
+		err = 0;
+	}
+	return err;
+}
+
+/* Whether some input reaches what the encoding does not model, one construct at a time. */
+static void uncovered(struct pquery *q, struct k2_terms *t)
+{
+	struct k2_smt *s = q->s;
+	Z3_solver so = s->o.no_offset ? s->sgen : s->sbv;
+
+	for (uint32_t u = 0; u < q->en.n_uns && !q->r->reason[0]; u++) {
+		const struct k2_unsup *un = &q->en.uns[u];
+		Z3_lbool r;
+
+		if (t_bool(s, un->cond) == 0)
+			continue;
+		t->n = 0;
+		for (uint32_t i = 0; i < q->w->nax; i++)
+			k2s_terms_add(s, t, q->w->ax[i]);
+		k2s_terms_add(s, t, un->cond);
+		r = k2s_check(s, so, t->v, t->n, NULL);
+		q->r->z3_calls++;
+		if (r == Z3_L_TRUE)
+			unknown(q->r, "%s: insn %u: %s (not encoded)", sec_of(q->p), un->insn,
+				un->why);
+		else if (r == Z3_L_UNDEF)
+			unknown(q->r, "%s: insn %u: %s: whether a run gets there: %s", sec_of(q->p),
+				un->insn, un->why, s->reason);
+	}
+}
+
 /* Asks for failures until none is left (or enough were found). */
 static int dynamic(struct pquery *q, struct k2_err *e)
 {
@@ -127,7 +191,7 @@ static int dynamic(struct pquery *q, struct k2_err *e)
 		if (r == Z3_L_FALSE)
 			break;
 		if (r == Z3_L_UNDEF) {
-			unknown(q->r, "%s: %s", sec_of(q->p), s->reason);
+			err = one_by_one(q, &t, unsup, e);
 			break;
 		}
 		err = confirm(q, m, e);
@@ -137,27 +201,8 @@ static int dynamic(struct pquery *q, struct k2_err *e)
 		err = 0;
 	}
 	/* where the encoding is not exact, nothing was proven */
-	if (!err && t_bool(s, unsup) != 0) {
-		Z3_model m = NULL;
-		Z3_lbool r;
-
-		t.n = 0;
-		for (uint32_t i = 0; i < q->w->nax; i++)
-			k2s_terms_add(s, &t, q->w->ax[i]);
-		k2s_terms_add(s, &t, unsup);
-		r = k2s_check(s, so, t.v, t.n, &m);
-		q->r->z3_calls++;
-		if (r == Z3_L_TRUE) {
-			const struct k2_unsup *u = k2s_unsup_which(s, &q->en, m);
-
-			unknown(q->r, "%s: insn %u: %s (not encoded)", sec_of(q->p), u ? u->insn : 0,
-				u ? u->why : "?");
-		} else if (r == Z3_L_UNDEF) {
-			unknown(q->r, "%s: %s", sec_of(q->p), s->reason);
-		}
-		if (m)
-			Z3_model_dec_ref(s->c, m);
-	}
+	if (!err)
+		uncovered(q, &t);
 	k2s_terms_free(&t);
 	return err;
 }
