@@ -160,6 +160,7 @@ enum k2_rule {
 	K2_RULE_LEAK,       /* pointer stored to memory other than a stack slot, or returned */
 	K2_RULE_PTR,        /* pointer arithmetic or compare the kernel forbids */
 	K2_RULE_HELPER,     /* helper not allowed for the type, or an argument of the wrong type */
+	K2_RULE_CFG,        /* control flow the verifier refuses (unreachable instructions) */
 	K2_RULE_OTHER,      /* any other way a run fails (calls too deep, loop too long, ...) */
 	K2_RULE__COUNT
 };

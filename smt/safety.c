@@ -16,6 +16,7 @@ static const char *const rule_names[K2_RULE__COUNT] = {
 	[K2_RULE_LEAK] = "pointer leak",
 	[K2_RULE_PTR] = "pointer arithmetic",
 	[K2_RULE_HELPER] = "helper arguments",
+	[K2_RULE_CFG] = "control flow",
 	[K2_RULE_OTHER] = "run failure",
 };
 
@@ -60,6 +61,8 @@ static const struct rule_key msg_keys[] = {
 	{ "!read_ok", K2_RULE_UNINIT },
 	{ "leaks", K2_RULE_LEAK },
 	{ "return stack pointer", K2_RULE_LEAK },
+	{ "At program exit", K2_RULE_LEAK },
+	{ "unreachable", K2_RULE_CFG },
 	{ "expected=", K2_RULE_HELPER },
 	{ "helper", K2_RULE_HELPER },
 	{ "indirect", K2_RULE_HELPER },

@@ -22,6 +22,13 @@ bool k2s_viol_at(const struct k2_safety_report *r, uint32_t insn);
 void k2s_static_viols(struct k2_safety_report *r, const struct k2_violation *v, uint32_t nv,
 		      const struct k2_access *acc, uint32_t n_acc, const bool *reached,
 		      uint32_t *unproven);
+/*
+ * Rules of the kernel's verifier the analysis does not report (sane pointer offsets, stack
+ * alignment), from its states; *dead_insn gets the first instruction the CFG reaches but the
+ * analysis proves dead (the verifier may not), or UINT32_MAX.
+ */
+void k2s_kernel_rules(struct k2_safety_report *r, const struct k2_analysis *an,
+		      uint32_t *dead_insn);
 /* Disjunction of the error conditions of the instructions still open. */
 Z3_ast k2s_err_open(struct k2_smt *s, Z3_ast *err_at, const bool *done, uint32_t n);
 /* The first open instruction whose error condition holds in m, or UINT32_MAX. */

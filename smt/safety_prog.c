@@ -234,11 +234,22 @@ static int static_rules(struct pquery *q, const struct k2_analysis *an, struct k
 		acc[i] = *k2_absint_access(an->ai, i);
 		reached[i] = k2_absint_reached(an->ai, i);
 	}
+	/* the kernel's check_cfg: every instruction reachable from the entry */
+	for (uint32_t i = 0; i < p->n_insns; i++)
+		if (!k2_cfg_insn_reachable(an->cfg, i)) {
+			k2s_viol_add(q->r, i, K2_RULE_CFG, false,
+				     "insn %u: unreachable insn %u (verifier rule)", i, i);
+			break;
+		}
 	v = k2_absint_violations(an->ai, &nv);
 	k2s_static_viols(q->r, v, nv, acc, p->n_insns, reached, &bad);
 	if (bad != UINT32_MAX)
 		unknown(q->r, "%s: insn %u: %s (an access the static rules cannot check)",
 			sec_of(p), bad, acc[bad].why ? acc[bad].why : "untyped");
+	k2s_kernel_rules(q->r, an, &bad);
+	if (bad != UINT32_MAX)
+		unknown(q->r, "%s: insn %u: code the analysis proves dead, which the verifier may "
+			      "walk (and judge) all the same", sec_of(p), bad);
 out:
 	free(acc);
 	free(reached);
