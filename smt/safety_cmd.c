@@ -130,8 +130,8 @@ static void print_report(const struct safety_args *a, const struct k2_prog *p,
 	for (uint32_t i = 0; i < r->n; i++) {
 		const struct k2_safety_viol *v = &r->v[i];
 
-		printf("  %s [%s]%s\n", v->msg, k2_rule_name(v->rule),
-		       v->has_input ? "" : " -- no single run shows it; the verifier rejects it");
+		printf("  %s [%s; %s]\n", v->msg, k2_rule_name(v->rule),
+		       v->has_input ? "a run fails, input below" : "static: the verifier refuses it");
 		if (v->in)
 			print_input(a, p, v->in, i);
 		if (v->st)

@@ -92,8 +92,42 @@ static bool pruned_alike(const struct k2_analysis *an, const struct k2_bb *p, st
 	return BPF_SRC(in->code) == BPF_K || k2_aval_is_const(&st->regs[in->src_reg], &c);
 }
 
+/*
+ * The analysis bounds the results of div and mod; Linux 6.18's verifier does not (it makes
+ * them unknown scalars), so a branch the analysis decides may be open to the verifier. The
+ * program analysed again with every div and mod signed (which the analysis, like the
+ * verifier, leaves unknown) shows what the verifier may walk. NULL: no div or mod.
+ */
+static struct k2_analysis *kernel_like(const struct k2_prog *p, struct k2_prog *q,
+				       struct bpf_insn **copy)
+{
+	struct k2_analysis *an = NULL;
+	bool any = false;
+
+	*q = *p; /* the analysis borrows it: the caller keeps it */
+	*copy = malloc((p->n_insns + 1) * sizeof(**copy));
+	if (!*copy)
+		return NULL;
+	for (uint32_t i = 0; i < p->n_insns; i++) {
+		struct bpf_insn in = p->insns[i];
+		uint8_t cls = BPF_CLASS(in.code), op = BPF_OP(in.code);
+
+		if ((cls == BPF_ALU || cls == BPF_ALU64) && (op == BPF_DIV || op == BPF_MOD) &&
+		    in.off == 0) {
+			in.off = 1;
+			any = true;
+		}
+		(*copy)[i] = in;
+	}
+	q->insns = *copy;
+	if (!any || k2_analysis_new(q, NULL, &an, NULL))
+		return NULL;
+	return an;
+}
+
 /* The first block the analysis proves dead but the verifier may walk, or UINT32_MAX. */
-static uint32_t dead_walked(const struct k2_analysis *an, struct k2_astate *st)
+static uint32_t dead_walked(const struct k2_analysis *an, const struct k2_analysis *kan,
+			    struct k2_astate *st)
 {
 	const struct k2_cfg *cfg = an->cfg;
 
@@ -102,10 +136,12 @@ static uint32_t dead_walked(const struct k2_analysis *an, struct k2_astate *st)
 
 		if (!bb->reachable || k2_absint_reached(an->ai, bb->start))
 			continue;
+		if (k2_absint_reached(kan->ai, bb->start))
+			return bb->start;
 		for (uint32_t k = 0; k < bb->n_pred; k++) {
 			const struct k2_bb *p = &cfg->bbs[cfg->preds[bb->pred_off + k]];
 
-			if (k2_absint_reached(an->ai, p->start) && !pruned_alike(an, p, st))
+			if (k2_absint_reached(kan->ai, p->start) && !pruned_alike(kan, p, st))
 				return bb->start;
 		}
 	}
@@ -135,6 +171,14 @@ void k2s_kernel_rules(struct k2_safety_report *r, const struct k2_analysis *an,
 		if (in->code == (BPF_LD | BPF_IMM | BPF_DW))
 			i++;
 	}
-	*dead_insn = dead_walked(an, st);
+	{
+		struct bpf_insn *copy = NULL;
+		struct k2_prog q;
+		struct k2_analysis *kan = kernel_like(p, &q, &copy);
+
+		*dead_insn = dead_walked(an, kan ? kan : an, st);
+		k2_analysis_free(kan);
+		free(copy);
+	}
 	free(st);
 }

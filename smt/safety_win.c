@@ -100,6 +100,13 @@ static int static_rules(struct wquery *q, struct k2_err *e)
 	if (bad != UINT32_MAX)
 		unknown(q->r, "insn %u: %s (an access the static rules cannot check)", bad,
 			acc[bad].why ? acc[bad].why : "untyped");
+	/* stack accesses are always aligned (the fragment's accesses give constant offsets) */
+	for (uint32_t i = 0; i < q->n; i++)
+		if (acc[i].region == K2_MEM_STACK && (acc[i].flags & K2_ACC_CONST) &&
+		    acc[i].size > 1 && (acc[i].off & (acc[i].size - 1)))
+			k2s_viol_add(q->r, i, K2_RULE_STACK, false,
+				     "insn %u: misaligned stack access off=%lld size=%u (verifier "
+				     "rule)", i, (long long)acc[i].off, acc[i].size);
 	if (!q->orig && !nv && k2_win_post_check(sw->an, &sw->win, post, &pe)) {
 		err = post_vs_orig(q, pre, post, &opost, e);
 		if (err < 0)

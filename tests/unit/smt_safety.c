@@ -32,6 +32,14 @@ static const struct safety_case cases[] = {
 	{ "packet unchecked", BPF_PROG_TYPE_XDP,
 	  "r2 = *(u32 *)(r1 + 0)\n r0 = *(u8 *)(r2 + 20)\n exit\n", 1, K2_RULE_PKT, true },
 	/* every tc packet has 14 bytes, but the verifier wants to see the check */
+	/* rules of the kernel no single run breaks */
+	{ "misaligned stack", BPF_PROG_TYPE_XDP,
+	  "*(u64 *)(r10 - 8) = 0\n r0 = *(u16 *)(r10 - 7)\n r0 = 0\n exit\n", 1, K2_RULE_STACK,
+	  false },
+	{ "pointer plus 2^30", BPF_PROG_TYPE_XDP,
+	  "r2 = r10\n r2 += 1073741824\n r0 = 0\n exit\n", 1, K2_RULE_PTR, false },
+	{ "unreachable code", BPF_PROG_TYPE_XDP, "r0 = 0\n exit\n r0 = 1\n exit\n", 2,
+	  K2_RULE_CFG, false },
 	{ "packet unchecked but long enough", BPF_PROG_TYPE_SCHED_CLS,
 	  "r2 = *(u32 *)(r1 + 76)\n r0 = *(u8 *)(r2 + 0)\n exit\n", 1, K2_RULE_PKT, false },
 	{ "ctx offset", BPF_PROG_TYPE_XDP, "r0 = *(u32 *)(r1 + 2)\n exit\n", 0, K2_RULE_CTX,
@@ -131,5 +139,45 @@ Test(smt_safety, each_rule_refuted)
 		}
 		k2_safety_report_free(&r);
 	}
+	k2_smt_free(s);
+}
+
+/*
+ * Code the analysis proves dead after a division (which Linux 6.18's verifier does not
+ * bound) may be walked by the verifier: no proof either way.
+ */
+Test(smt_safety, dead_code_the_verifier_walks)
+{
+	struct k2_smt *s = session();
+	static struct pb b;
+	struct k2_safety_report r;
+	struct k2_err e = { 0 };
+
+	pb_asm(&b, "r1 = 7\n r1 /= 3\n if r1 != 2 goto bad\n r0 = 0\n exit\n"
+		   "bad: r0 = *(u64 *)(r10 - 520)\n exit\n");
+	cr_assert_eq(k2_smt_safety_prog(s, pb_prog(&b, BPF_PROG_TYPE_XDP, 0), NULL, &r, &e), 0,
+		     "%s", e.msg);
+	cr_expect_eq(r.verdict, K2_SAFETY_UNKNOWN, "%s: %s", k2_safety_name(r.verdict), r.reason);
+	cr_expect(strstr(r.reason, "insn 5"), "%s", r.reason);
+	k2_safety_report_free(&r);
+	k2_smt_free(s);
+}
+
+/* A clean program is proven safe, with nothing reported. */
+Test(smt_safety, clean_program_safe)
+{
+	struct k2_smt *s = session();
+	static struct pb b;
+	struct k2_safety_report r;
+	struct k2_err e = { 0 };
+
+	pb_asm(&b, PKT "r0 = *(u16 *)(r2 + 12)\n *(u64 *)(r10 - 8) = r0\n"
+		   "r0 = *(u8 *)(r10 - 8)\n exit\n" OUT);
+	cr_assert_eq(k2_smt_safety_prog(s, pb_prog(&b, BPF_PROG_TYPE_XDP, 0), NULL, &r, &e), 0,
+		     "%s", e.msg);
+	cr_expect_eq(r.verdict, K2_SAFE, "%s: %s", k2_safety_name(r.verdict),
+		     r.n ? r.v[0].msg : r.reason);
+	cr_expect_eq(r.n, 0);
+	k2_safety_report_free(&r);
 	k2_smt_free(s);
 }
