@@ -34,7 +34,8 @@ static bool elem_key(struct k2_world *w, Z3_model m, uint32_t map_hint, Z3_ast e
 	struct k2_smt *s = w->s;
 
 	*map = map_hint;
-	if (w->n_mapobj == 1 && s->o.no_maptype) {
+	/* only combined elements carry their map (a map's own presence keys do not) */
+	if (w->n_mapobj == 1 && s->o.no_maptype && t_w(s, elem) == w->keyw + 8) {
 		uint64_t mm = ev(s, m, t_ext(s, elem, w->keyw + 7, w->keyw));
 
 		if (mm >= w->prog->n_maps)

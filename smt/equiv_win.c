@@ -553,6 +553,7 @@ static int modular(struct k2_smt_window *sw, const struct bpf_insn *c, uint32_t 
 	struct k2_enc ec = { 0 };
 	struct k2_terms q = { 0 };
 	Z3_model m = NULL;
+	Z3_ast diff;
 	Z3_lbool r;
 	double t0 = k2s_now_ms();
 	int err = 0;
@@ -564,10 +565,12 @@ static int modular(struct k2_smt_window *sw, const struct bpf_insn *c, uint32_t 
 		k2s_reason(s, "candidate insn %u: %s", ec.refuse_insn, ec.refuse);
 		goto out;
 	}
+	/* the difference first: its memory reads may add Ackermann axioms the query needs */
+	diff = k2s_win_diff(sw, &sw->eo, &ec);
 	for (uint32_t i = sw->mark.nax; i < sw->w->nax; i++)
 		k2s_terms_add(s, &q, sw->w->ax[i]);
 	k2s_terms_add(s, &q, b_not(s, k2s_unsup_any(&ec)));
-	k2s_terms_add(s, &q, k2s_win_diff(sw, &sw->eo, &ec));
+	k2s_terms_add(s, &q, diff);
 	s->st.encode_ms += k2s_now_ms() - t0;
 	if (s->oom) {
 		k2s_reason(s, "out of memory while encoding");

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bpf/k2_gen.h"
+#include "bpf/k2_text.h"
 #include "smt/window.h"
 
 #define FUZZ_INPUTS 4 /* random inputs an "equivalent" verdict is tried on */
@@ -104,6 +105,7 @@ static int whole(struct fuzz *f, uint64_t it, const struct k2_prog *p, struct k2
 	struct bpf_insn *ins = malloc(p->n_insns * sizeof(*ins));
 	struct k2_input *cex = calloc(1, sizeof(*cex));
 	struct k2_vm *vm = NULL;
+	struct k2_smt_stats ss, ss2;
 	enum k2_verdict v;
 	char why[256];
 	int err = 0, d;
@@ -116,9 +118,16 @@ static int whole(struct fuzz *f, uint64_t it, const struct k2_prog *p, struct k2
 	q.insns = ins;
 	if (!mutate(&f->rng, ins, 0, p->n_main) || k2_vm_new(&q, NULL, &vm, NULL))
 		goto out; /* no mutant the interpreter takes */
+	k2_smt_stats(f->s, &ss);
 	err = k2_smt_equiv_prog(f->s, p, &q, &v, cex, e);
 	if (err)
 		goto out;
+	k2_smt_stats(f->s, &ss2);
+	if (ss2.disagreements != ss.disagreements && f->log) {
+		fprintf(f->log, "program %llu: the mutant the library disagreed on:\n",
+			(unsigned long long)it);
+		k2_disasm_prog(f->log, q.insns, q.n_insns);
+	}
 	f->st->prog_checks++;
 	count(f->st, v);
 	if (v == K2_DIFFERENT) {
@@ -195,6 +204,7 @@ static int window(struct fuzz *f, uint64_t it, const struct k2_prog *p, struct k
 	struct bpf_insn *c = NULL;
 	uint32_t nw = 0, n;
 	struct k2_win w;
+	struct k2_smt_stats ss, ss2;
 	enum k2_verdict v;
 	char why[256];
 	int err, d;
@@ -221,10 +231,17 @@ static int window(struct fuzz *f, uint64_t it, const struct k2_prog *p, struct k
 		err = k2_wstate_new(sw->vm, &st);
 	if (err)
 		goto out;
+	k2_smt_stats(f->s, &ss);
 	err = k2_smt_window_equiv(sw, c, n, &v, sw->vm, st, NULL);
 	if (err) {
 		err = 0; /* a candidate bpf/interp cannot run as a window */
 		goto out;
+	}
+	k2_smt_stats(f->s, &ss2);
+	if (ss2.disagreements != ss.disagreements && f->log) {
+		fprintf(f->log, "program %llu: window %u:%u, the candidate the library disagreed "
+			"on:\n", (unsigned long long)it, w.start, w.end);
+		k2_disasm_prog(f->log, c, n);
 	}
 	f->st->window_checks++;
 	count(f->st, v);
@@ -304,7 +321,6 @@ int k2_smt_fuzz(const struct k2_smt_fuzz_opts *o, struct k2_smt_fuzz_stats *st,
 					  BPF_PROG_TYPE_SOCKET_FILTER };
 	struct fuzz f = { .o = o, .st = st, .log = o->log };
 	struct k2_mapstate *ms = NULL;
-	struct k2_smt *ss[FUZZ_SESSIONS] = { 0 };
 	int err = 0;
 
 	memset(st, 0, sizeof(*st));
@@ -312,46 +328,55 @@ int k2_smt_fuzz(const struct k2_smt_fuzz_opts *o, struct k2_smt_fuzz_stats *st,
 	f.in = calloc(1, sizeof(*f.in));
 	if (!f.in)
 		return k2_err_set(e, -ENOMEM, "out of memory");
-	for (int i = 0; !err && i < FUZZ_SESSIONS; i++) {
-		struct k2_smt_opts so = session_opts(i, o->timeout_ms ? o->timeout_ms : 2000);
-
-		err = k2_smt_new(&so, &ss[i], e);
-	}
 	for (uint64_t it = 0; !err && it < o->n; it++) {
+		/* program i is checked with every speed-up on, or one of them off (i mod 8), in
+		 * a session of its own (a fuzzing run is long; a z3 context keeps memory) */
+		struct k2_smt_opts so = session_opts((int)(it % FUZZ_SESSIONS),
+						     o->timeout_ms ? o->timeout_ms : 2000);
 		struct k2_gen_opts go = { .sz = sizeof(go) };
 		struct k2_gen_prog *g = NULL;
+		struct k2_smt_stats sst;
+		uint64_t before = st->disagreements;
 
-		/* program i is checked with every speed-up on, or one of them off (i mod 8) */
-		f.s = ss[it % FUZZ_SESSIONS];
-
+		err = k2_smt_new(&so, &f.s, e);
+		if (err)
+			break;
 		go.prog_type = types[k2_rng_below(&f.rng, 3)];
 		go.n_insns = o->n_insns ? o->n_insns : 20 + (uint32_t)k2_rng_below(&f.rng, 20);
 		go.nondet = k2_rng_below(&f.rng, 4) == 0;
 		err = k2_gen_prog_new(&f.rng, &go, &g, e);
-		if (err)
-			break;
-		st->programs++;
-		err = agree(&f, it, &g->prog, &ms, e);
+		if (!err) {
+			st->programs++;
+			err = agree(&f, it, &g->prog, &ms, e);
+		}
 		if (!err)
 			err = whole(&f, it, &g->prog, &ms, e);
 		if (!err)
 			err = window(&f, it, &g->prog, &ms, e);
 		if (err)
 			k2_err_prefix(e, "program %llu: ", (unsigned long long)it);
+		k2_smt_stats(f.s, &sst);
+		/* counterexamples the library itself found not to replay ("k2 smt:" lines) */
+		for (uint64_t k = 0; k < sst.disagreements; k++)
+			note(&f, it, "a counterexample the library did not confirm",
+			     "see the \"k2 smt:\" line before");
+		if (st->disagreements != before && f.log && g) {
+			/* the program, to reproduce it (the mutants are seeded the same way) */
+			fprintf(f.log, "program %llu (type %u, %u maps):\n", (unsigned long long)it,
+				g->prog.type, g->prog.n_maps);
+			for (uint32_t m = 0; m < g->prog.n_maps; m++)
+				fprintf(f.log, "map %u: %s key %u value %u max %u flags %#x\n", m,
+					k2_map_type_name(g->prog.maps[m].type),
+					g->prog.maps[m].key_size, g->prog.maps[m].value_size,
+					g->prog.maps[m].max_entries, g->prog.maps[m].flags);
+			k2_disasm_prog(f.log, g->prog.insns, g->prog.n_insns);
+		}
+		k2_smt_free(f.s);
+		f.s = NULL;
 		k2_gen_prog_free(g);
 		if (o->every && (it + 1) % o->every == 0)
 			fprintf(stderr, "fuzz-smt: %llu programs, %llu disagreements\n",
 				(unsigned long long)it + 1, (unsigned long long)st->disagreements);
-	}
-	for (int i = 0; i < FUZZ_SESSIONS; i++) {
-		struct k2_smt_stats sst;
-
-		if (!ss[i])
-			continue;
-		k2_smt_stats(ss[i], &sst);
-		/* counterexamples the library itself found not to replay */
-		st->disagreements += sst.disagreements;
-		k2_smt_free(ss[i]);
 	}
 	k2_mapstate_free(ms);
 	free(f.in);
