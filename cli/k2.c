@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bpf/k2bpf.h"
+#include "cli/k2cli.h"
 #include "kernel_bench/k2_kern.h"
 
 struct k2_command {
@@ -19,6 +20,7 @@ static const struct k2_command commands[] = {
 	{ "asm", k2_cmd_asm, "assemble text programs into a BPF object" },
 	{ "run", k2_cmd_run, "run a program on one packet in the interpreter" },
 	{ "pktgen", k2_cmd_pktgen, "write generated test packets to a pcap file" },
+	{ "opt", k2_cmd_opt, "search for smaller, faster programs and write the proven result" },
 	{ NULL, NULL, NULL },
 };
 

@@ -250,7 +250,7 @@ struct k2_opt_opts {
 	const char *windows;              /* "S:E,..." or NULL/"auto" */
 	const struct k2_latency *latency; /* objective=latency */
 	struct k2_smt *smt;               /* NULL: own session */
-	double budget;                    /* seconds; <0: cfg->search.budget */
+	double budget;                    /* seconds; 0: cfg->search.budget */
 	uint64_t iters_per_window;        /* nonzero: a fixed proposal count per unit of
 					   * difficulty instead of time (reproducible runs) */
 	void (*progress)(void *arg, const struct k2_opt_progress *p);
@@ -259,7 +259,7 @@ struct k2_opt_opts {
 };
 
 #define K2_OPT_OPTS(name, ...) \
-	struct k2_opt_opts name = { .sz = sizeof(struct k2_opt_opts), .budget = -1, __VA_ARGS__ }
+	struct k2_opt_opts name = { .sz = sizeof(struct k2_opt_opts), __VA_ARGS__ }
 
 /* One window's outcome. */
 struct k2_opt_window {

@@ -155,7 +155,7 @@ static int pick_windows(struct opt *op, struct k2_err *e)
 static int search_all(struct opt *op, struct k2_err *e)
 {
 	struct k2_opt_result *res = op->res;
-	double left_d = 0, budget = op->o.budget >= 0 ? op->o.budget : op->cfg.search.budget;
+	double left_d = 0, budget = op->o.budget > 0 ? op->o.budget : op->cfg.search.budget;
 	int err = 0;
 
 	for (uint32_t i = 0; i < res->n_windows; i++)
@@ -403,7 +403,6 @@ int k2_opt_prog(const struct k2_prog *prog, const struct k2_opt_opts *opts,
 	int err;
 
 	memset(res, 0, sizeof(*res));
-	op.o.budget = -1;
 	if (opts)
 		memcpy(&op.o, opts, opts->sz < sizeof(op.o) ? opts->sz : sizeof(op.o));
 	if (op.o.cfg)

@@ -42,13 +42,17 @@ static int to_cells(const struct k2_wsearch *s, const struct bpf_insn *insns, ui
 		    struct k2_cell *cells, struct k2_err *e)
 {
 	struct k2_check_opts co = { .sz = sizeof(co), .allow_fallthrough = true };
+	struct bpf_insn with_end[2 * s->n + 1];
 	int nc;
 
-	if (n && k2_insns_check(insns, n, &co, e))
-		return k2_err_prefix(e, "window %u:%u: ", s->win.start, s->win.end);
 	if (n > 2 * s->n)
 		return k2_err_set(e, -EINVAL, "window %u:%u: %u slots do not fit %u cells",
 				  s->win.start, s->win.end, n, s->n);
+	/* Jumps to the end are allowed: checked as jumps to an exit placed there. */
+	memcpy(with_end, insns, n * sizeof(*insns));
+	k2_insn_encode(K2_OP_EXIT, 0, 0, 0, 0, &with_end[n]);
+	if (k2_insns_check(with_end, n + 1, &co, e))
+		return k2_err_prefix(e, "window %u:%u: ", s->win.start, s->win.end);
 	nc = n ? k2_cells_from_insns(insns, n, cells) : 0;
 	if (nc < 0 || (uint32_t)nc > s->n)
 		return k2_err_set(e, -EINVAL,
