@@ -13,6 +13,11 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lm -lpth
 
 WARN    := -Wall -Wextra -Werror -Wno-missing-field-initializers
 CFLAGS  := -std=gnu11 -O2 -g $(WARN) -I. $(PKG_CFLAGS) -MMD -MP
+# The version traces record (git describe); the header is rewritten only when it changes.
+K2_VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
+$(shell mkdir -p $(BUILD)/gen && v=$$(printf '\043define K2_VERSION "%s"' '$(K2_VERSION)') && \
+	echo "$$v" | cmp -s - $(BUILD)/gen/k2_version.h || echo "$$v" > $(BUILD)/gen/k2_version.h)
+CFLAGS  += -I$(BUILD)/gen
 LDFLAGS :=
 ifeq ($(SAN),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

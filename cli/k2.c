@@ -4,6 +4,7 @@
 
 #include "bpf/k2bpf.h"
 #include "cli/k2cli.h"
+#include "kernel_bench/k2_bench.h"
 #include "kernel_bench/k2_kern.h"
 
 struct k2_command {
@@ -20,6 +21,8 @@ static const struct k2_command commands[] = {
 	{ "asm", k2_cmd_asm, "assemble text programs into a BPF object" },
 	{ "run", k2_cmd_run, "run a program on one packet in the interpreter" },
 	{ "pktgen", k2_cmd_pktgen, "write generated test packets to a pcap file" },
+	{ "bench", k2_cmd_bench, "verify, time (interleaved) and trace a program and candidates" },
+	{ "bench-opcodes", k2_cmd_bench_opcodes, "measure the per-opcode cost table (latency.ini)" },
 	{ "opt", k2_cmd_opt, "search for smaller, faster programs and write the proven result" },
 	{ NULL, NULL, NULL },
 };

@@ -9,6 +9,7 @@ void k2_cell_nop(struct k2_cell *c)
 	k2_insn_encode(K2_OP_JA, 0, 0, 0, 0, c->s);
 	c->op = K2_OP_JA;
 	c->slots = 0;
+	c->branch = true;
 }
 
 void k2_cell_set(struct k2_cell *c, enum k2_op op, uint8_t dst, uint8_t src, int16_t off,
@@ -22,6 +23,7 @@ void k2_cell_set(struct k2_cell *c, enum k2_op op, uint8_t dst, uint8_t src, int
 	n = k2_insn_encode(op, dst, src, off, imm, c->s);
 	c->op = (uint8_t)op;
 	c->slots = (uint8_t)n;
+	c->branch = (k2_op_info(op)->flags & K2_F_BRANCH) != 0;
 	if (op == K2_OP_JA && c->s[0].off == 0)
 		c->slots = 0;
 }
@@ -44,6 +46,7 @@ int k2_cells_from_insns(const struct bpf_insn *insns, uint32_t n, struct k2_cell
 		memcpy(cells[nc].s, &insns[i], w * sizeof(*insns));
 		cells[nc].op = (uint8_t)op;
 		cells[nc].slots = (uint8_t)w;
+		cells[nc].branch = (k2_op_info(op)->flags & K2_F_BRANCH) != 0;
 		if (op == K2_OP_JA && insns[i].off == 0)
 			cells[nc].slots = 0;
 		i += w;
@@ -57,7 +60,7 @@ int k2_cells_from_insns(const struct bpf_insn *insns, uint32_t n, struct k2_cell
 		if (cell_of[i] < 0)
 			continue;
 		c = &cells[cell_of[i]];
-		if (!(k2_op_info(c->op)->flags & K2_F_BRANCH))
+		if (!c->branch)
 			continue;
 		if (c->op == K2_OP_JA32)
 			return -EINVAL; /* windows and candidates use ja */
@@ -88,7 +91,7 @@ uint32_t k2_cells_compact(const struct k2_cell *c, uint32_t n, struct bpf_insn *
 		out[at] = ci->s[0];
 		if (ci->slots == 2)
 			out[at + 1] = ci->s[1];
-		if (k2_op_info(ci->op)->flags & K2_F_BRANCH) {
+		if (ci->branch) {
 			uint32_t t = i + 1 + (uint32_t)ci->s[0].off;
 
 			out[at].off = (int16_t)(pos[t > n ? n : t] - (at + 1));

@@ -67,6 +67,34 @@ static void pool_ops(struct k2_pool *p)
 	}
 }
 
+/* Groups of ops with the same kind and operand form, for opcode changes. */
+static void pool_groups(struct k2_pool *p)
+{
+	const uint32_t form_mask = K2_F_IMM | K2_F_RD_SRC | K2_F_RD_DST;
+	uint32_t key[32];
+
+	memset(p->group_of, UINT8_MAX, sizeof(p->group_of));
+	for (int cl = 0; cl < K2_CL__COUNT; cl++)
+		for (uint32_t k = 0; k < p->n_ops[cl]; k++) {
+			enum k2_op op = (enum k2_op)p->ops[cl][k];
+			const struct k2_opinfo *oi = k2_op_info(op);
+			uint32_t want = oi->kind << 16 | (oi->flags & form_mask), g;
+
+			if (op == K2_OP_JA || op == K2_OP_LDDW)
+				continue;
+			for (g = 0; g < p->n_groups && key[g] != want; g++)
+				;
+			if (g == p->n_groups) {
+				if (g == 32)
+					continue;
+				key[p->n_groups++] = want;
+			}
+			if (p->n_group[g] < sizeof(p->groups[g]))
+				p->groups[g][p->n_group[g]++] = (uint8_t)op;
+			p->group_of[op] = (uint8_t)g;
+		}
+}
+
 /* Class weights: ALU always; the others more when the window has such instructions. */
 static void pool_classes(struct k2_pool *p, const uint32_t *have)
 {
@@ -140,6 +168,7 @@ void k2_pool_init(struct k2_pool *p, const struct k2_cell *orig, uint32_t n, con
 	p->isa = cfg->mcpu ? cfg->mcpu : K2_ISA_V3;
 	p->k_max = cfg->k_max < 2 ? 2 : cfg->k_max;
 	pool_ops(p);
+	pool_groups(p);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct k2_cell *c = &orig[i];
 		const struct k2_opinfo *oi = k2_op_info(c->op);

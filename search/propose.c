@@ -150,20 +150,11 @@ static int32_t random_real(struct k2_rng *r, const struct k2_cell *c, uint32_t n
 /* Another op of the same kind and operand form (add64_k -> xor64_k, jeq32_x -> jgt64_x). */
 static enum k2_op sibling(const struct k2_pool *p, struct k2_rng *r, enum k2_op op)
 {
-	const struct k2_opinfo *oi = k2_op_info(op);
-	uint32_t form = oi->flags & (K2_F_IMM | K2_F_RD_SRC | K2_F_RD_DST);
-	enum k2_op cand[96];
-	uint32_t nc = 0;
+	uint8_t g = p->group_of[op];
 
-	for (int cl = 0; cl < K2_CL__COUNT; cl++)
-		for (uint32_t k = 0; k < p->n_ops[cl]; k++) {
-			const struct k2_opinfo *o = k2_op_info((enum k2_op)p->ops[cl][k]);
-
-			if (o->kind == oi->kind && (o->flags & (K2_F_IMM | K2_F_RD_SRC | K2_F_RD_DST)) ==
-							   form && nc < 96)
-				cand[nc++] = (enum k2_op)p->ops[cl][k];
-		}
-	return nc ? cand[below(r, nc)] : op;
+	if (g == UINT8_MAX || !p->n_group[g])
+		return op;
+	return (enum k2_op)p->groups[g][below(r, p->n_group[g])];
 }
 
 static void move_operand(const struct k2_pool *p, struct k2_rng *r, struct k2_cell *c,
@@ -267,7 +258,7 @@ static bool move_width(const struct k2_pool *p, struct k2_rng *r, struct k2_cell
 /* After cells move, a jump may point past the end: clamp it to the end. */
 static void clamp_jump(struct k2_cell *c, uint32_t i, uint32_t n)
 {
-	if (!(k2_op_info(c->op)->flags & K2_F_BRANCH))
+	if (!c->branch)
 		return;
 	if (c->s[0].off < 0 || (uint32_t)c->s[0].off > n - 1 - i)
 		c->s[0].off = (int16_t)(n - 1 - i);

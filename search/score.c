@@ -28,14 +28,15 @@ static bool byte_counts(uint64_t addr, const struct k2_stackset *live, uint32_t 
  * bytes outside the dead part of the window's own stack frame (a store to a dead slot is
  * not an output, so removing it costs nothing).
  */
+__attribute__((target_clones("popcnt", "default")))
 uint32_t k2_wout_error(const struct k2_wout *ref, const struct k2_wout *cand, uint16_t live,
 		       const struct k2_stackset *stack_live, uint32_t frame)
 {
 	uint32_t i = 0, j = 0, bits = 0;
 
-	for (int r = 0; r < K2_NREGS; r++) {
-		if (!(live >> r & 1))
-			continue;
+	for (uint32_t m = live; m; m &= m - 1) {
+		int r = __builtin_ctz(m);
+
 		if (ref->t[r] != cand->t[r])
 			bits += 64;
 		else

@@ -14,6 +14,7 @@ struct k2_cell {
 	struct bpf_insn s[2];
 	uint8_t op;     /* enum k2_op */
 	uint8_t slots;  /* 0 for a nop, 2 for ld_imm64, else 1 */
+	bool branch;    /* K2_F_BRANCH: s[0].off counts cells */
 };
 
 static inline bool k2_cell_is_nop(const struct k2_cell *c)
@@ -61,6 +62,11 @@ struct k2_pool {
 	uint32_t n_dst, n_src, n_base;
 	uint32_t k_max;
 	uint32_t isa;
+	/* ops of the same kind and operand form, for opcode changes (sibling groups) */
+	uint8_t group_of[K2_OP__COUNT];
+	uint8_t groups[32][48];
+	uint8_t n_group[32];
+	uint32_t n_groups;
 };
 
 /*

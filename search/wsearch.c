@@ -292,11 +292,13 @@ static int step(struct k2_wsearch *s, uint32_t c, struct k2_err *e)
 	limit = k2_mh_limit(s->pt.beta[c], ch->cost, k2_rng_unit(&s->rng));
 	if (n > s->orig_slots) /* never larger than the original */
 		goto reject;
+	perf = k2_ws_perf(s, s->buf, n);
+	if (s->cfg.w_perf * perf > limit) /* rejected whatever its error */
+		goto reject;
 	if (k2_window_set(s->window, s->vm, s->buf, n, NULL)) {
 		s->st.invalid++;
 		goto reject;
 	}
-	perf = k2_ws_perf(s, s->buf, n);
 	cost = k2_ws_score_buf(s, n, perf, limit, &sc);
 	if (cost > limit)
 		goto reject;
