@@ -177,8 +177,12 @@ int k2_wsearch_add_proven(struct k2_wsearch *s, const struct bpf_insn *insns, ui
 uint32_t k2_wsearch_n_tests(const struct k2_wsearch *s);
 const struct k2_wstate *k2_wsearch_test(const struct k2_wsearch *s, uint32_t i);
 int k2_wsearch_add_test(struct k2_wsearch *s, const struct k2_wstate *st, struct k2_err *e);
+/* The same from k2_wstate_pack() bytes (a state another rank sent): unpacked over a copy of
+ * this search's first test, so that it keeps this process's input. */
+int k2_wsearch_add_test_packed(struct k2_wsearch *s, const void *buf, size_t len,
+			       struct k2_err *e);
 /* Counterexamples this search's prover found, in order (index i stays valid: export the new
- * ones since the last look). */
+ * ones since the last look; k2_wstate_pack() makes bytes of one). */
 uint32_t k2_wsearch_n_cex(const struct k2_wsearch *s);
 const struct k2_wstate *k2_wsearch_cex(const struct k2_wsearch *s, uint32_t i);
 

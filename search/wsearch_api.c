@@ -111,6 +111,15 @@ int k2_wsearch_add_test(struct k2_wsearch *s, const struct k2_wstate *st, struct
 	return r;
 }
 
+int k2_wsearch_add_test_packed(struct k2_wsearch *s, const void *buf, size_t len,
+			       struct k2_err *e)
+{
+	if (k2_wstate_copy(s->scratch, s->tests[0]) || k2_wstate_unpack(s->scratch, buf, len))
+		return k2_err_set(e, -EINVAL, "window %u:%u: not a packed state of this program",
+				  s->win.start, s->win.end);
+	return k2_wsearch_add_test(s, s->scratch, e);
+}
+
 uint32_t k2_wsearch_n_cex(const struct k2_wsearch *s)
 {
 	return s->n_cex;

@@ -241,3 +241,45 @@ Test(search_window, window_tests_follow_the_precondition)
 	}
 	fx_teardown(&f);
 }
+
+/* Counterexamples travel between ranks as bytes: the same state comes out on the other side. */
+Test(search_window, packed_states_round_trip)
+{
+	struct fx f;
+	struct k2_wsearch *s;
+	struct k2_wstate *back;
+	struct k2_err e = { 0 };
+	size_t need = 0;
+	uint8_t *buf;
+	bool err;
+
+	fx_setup(&f);
+	cr_assert_eq(k2_wstate_pack(f.probe[5], NULL, 0, &need), -ENOSPC);
+	cr_assert_gt(need, 4096);
+	buf = malloc(need);
+	cr_assert_eq(k2_wstate_pack(f.probe[5], buf, need, NULL), (int)need);
+	/* Unpacked over another state, it runs the window as the original did. */
+	cr_assert_eq(k2_wstate_new(f.vm, &back), 0);
+	cr_assert_eq(k2_wstate_copy(back, f.probe[9]), 0);
+	cr_assert_eq(k2_wstate_unpack(back, buf, need), 0);
+	cr_assert_eq(k2_window_set(f.win, f.vm, f.p.insns + 5, 4, &e), 0);
+	k2_vm_wrun(f.vm, f.win, f.probe[5], &f.a);
+	k2_vm_wrun(f.vm, f.win, back, &f.b);
+	cr_expect_eq(k2_wout_distance(&f.a, &f.b, 0x7ff, &err), 0);
+	cr_expect_not(err);
+	/* Short or altered bytes are refused and change nothing. */
+	cr_expect_eq(k2_wstate_unpack(back, buf, need - 1), -EINVAL);
+	buf[0] ^= 1;
+	cr_expect_eq(k2_wstate_unpack(back, buf, need), -EINVAL);
+	buf[0] ^= 1;
+	/* And a search takes them as a test. */
+	K2_WSEARCH_OPTS(o, .seed = 1, .no_prove = true);
+	cr_assert_eq(k2_wsearch_new(f.vm, f.an, &f.w, f.t, f.nt, &o, &s, &e), 0, "%s", e.msg);
+	cr_expect_eq(k2_wsearch_add_test_packed(s, buf, need, &e), 1, "%s", e.msg);
+	cr_expect_eq(k2_wsearch_n_tests(s), f.nt + 1);
+	cr_expect_eq(k2_wsearch_add_test_packed(s, buf, 10, &e), -EINVAL);
+	k2_wsearch_free(s);
+	k2_wstate_free(back);
+	free(buf);
+	fx_teardown(&f);
+}
