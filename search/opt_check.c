@@ -22,6 +22,10 @@ static bool maps_equal(const struct k2_mapstate *a, const struct k2_mapstate *b,
 
 			memcpy(k, nk, m->key_size);
 			prev = k;
+			/* A map that is not per-CPU fills one value of the ncpus: the rest must
+			 * not be compared as it was. */
+			memset(va, 0, vsz);
+			memset(vb, 0, vsz);
 			rx = k2_mapstate_lookup(x, map, k, va);
 			ry = k2_mapstate_lookup(y, map, k, vb);
 			eq = rx == ry && (rx || !memcmp(va, vb, vsz - 8));
