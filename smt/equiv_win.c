@@ -265,8 +265,6 @@ int k2_smt_window_new(struct k2_smt *s, const struct k2_analysis *an, const stru
 		/* the base of every query: the world's constraints, the original runs cleanly
 		 * and where the encoding is exact */
 		sw->so = Z3_mk_solver_for_logic(s->c, Z3_mk_string_symbol(s->c, "QF_BV"));
-		if (s->o.no_offset)
-			sw->so = Z3_mk_solver(s->c);
 		Z3_solver_inc_ref(s->c, sw->so);
 		{
 			Z3_params p = Z3_mk_params(s->c);
@@ -467,6 +465,14 @@ static int replay(struct k2_smt_window *sw, const struct bpf_insn *c, uint32_t n
 		return 1;
 	snprintf(why, len, "same live outputs");
 	return spill_probe(sw, c, n, why, len);
+}
+
+int k2s_win_replay(struct k2_smt_window *sw, const struct bpf_insn *c, uint32_t n,
+		   const struct k2_wstate *st, char *why, size_t len)
+{
+	int err = k2_wstate_copy(sw->st, st);
+
+	return err ? err : replay(sw, c, n, why, len);
 }
 
 static void pool_add(struct k2_smt_window *sw)

@@ -32,12 +32,16 @@ struct k2_smt_opts {
 	size_t sz;             /* sizeof(struct k2_smt_opts) */
 	uint32_t timeout_ms;   /* per query; 0: 10 s */
 	/* The four speed-ups of the K2 paper, each switchable so its effect can be measured. */
-	bool no_memtype;       /* resolve each access's region from the address, not statically */
-	bool no_maptype;       /* map value accesses are checked against every map */
-	bool no_offset;        /* memory as z3 arrays with symbolic offsets, not fixed bytes */
+	bool no_memtype;       /* every load/store encoded against every region, each guarded
+				* by a type test z3 decides (not only the types it may have) */
+	bool no_maptype;       /* one value memory for all maps: accesses checked against
+				* every map's elements */
+	bool no_offset;        /* memory bytes compared by offset terms z3 decides: a read is
+				* an ite over every earlier write (an array), nothing folded */
 	bool no_modular;       /* check windows by whole-program equivalence */
 	bool no_cache;         /* no query cache */
-	bool no_prefilter;     /* no cheap checks before z3 */
+	bool no_prefilter;     /* no cheap checks before z3 (identical modulo nops; the
+				* window's earlier counterexamples replayed in bpf/interp) */
 	const char *smt2_path; /* if set, every z3 query is also written there as SMT-LIB2 */
 	/* appended after the first version: */
 	uint32_t unroll;       /* loop iterations encoded per frame; 0: 64 */
@@ -127,6 +131,29 @@ void k2_smt_stats(const struct k2_smt *s, struct k2_smt_stats *out);
  */
 int k2_smt_agree(struct k2_smt *s, const struct k2_prog *p, const struct k2_input *in,
 		 struct k2_err *e);
+
+/*
+ * `make fuzz-smt`: random programs (bpf/k2_gen.h) and one-instruction mutants of them and of
+ * one of their windows. A disagreement is a counterexample bpf/interp does not confirm, an
+ * "equivalent" pair that differs on a random input, or k2_smt_agree() returning -EDOM.
+ */
+struct k2_smt_fuzz_opts {
+	size_t sz;             /* sizeof(struct k2_smt_fuzz_opts) */
+	uint64_t n;            /* programs */
+	uint64_t seed;
+	uint32_t n_insns;      /* program length; 0: 20..39 */
+	uint32_t timeout_ms;   /* per query; 0: 2000 */
+	uint64_t every;        /* progress line on stderr every N programs; 0: none */
+	FILE *log;             /* one line per disagreement; NULL: none */
+};
+struct k2_smt_fuzz_stats {
+	uint64_t programs, agree_checks, agree_unsupported, agree_unknown;
+	uint64_t prog_checks, window_checks, equivalent, different, unknown;
+	uint64_t inputs_run, disagreements;
+};
+int k2_smt_fuzz(const struct k2_smt_fuzz_opts *o, struct k2_smt_fuzz_stats *st,
+		struct k2_err *e);
+int k2_cmd_fuzz_smt(int argc, char **argv);
 
 /* `k2 equiv A.o B.o [-s SECTION] [--window S:E] [--smt2 FILE] [--timeout MS]`. */
 int k2_cmd_equiv(int argc, char **argv);

@@ -35,7 +35,7 @@ struct k2_smt {
 	struct k2_arena *ar;   /* where new terms are kept */
 	struct k2_arena sess;
 	Z3_solver sbv;         /* QF_BV, for queries without arrays */
-	Z3_solver sgen;        /* the default solver, for queries with arrays (no_offset) */
+	Z3_solver sgen;        /* unused (every query is QF_BV); NULL */
 	bool oom;              /* an allocation failed: the current query fails */
 	struct k2_qcache *cache;
 	struct k2_smt_stats st;
