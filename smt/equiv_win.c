@@ -163,7 +163,8 @@ static void window_key(struct k2_smt_window *sw, const struct k2_astate *pre)
 	k2s_hash_bytes(h, &p->attach_type, sizeof(p->attach_type));
 	for (uint32_t i = 0; i < p->n_maps; i++) {
 		uint32_t m[5] = { p->maps[i].type, p->maps[i].key_size, p->maps[i].value_size,
-				  p->maps[i].max_entries, p->maps[i].flags | p->maps[i].readonly << 31 };
+				  p->maps[i].max_entries,
+				  p->maps[i].flags | (uint32_t)p->maps[i].readonly << 31 };
 
 		k2s_hash_bytes(h, m, sizeof(m));
 	}

@@ -50,8 +50,9 @@ static bool mutate(struct k2_rng *r, struct bpf_insn *ins, uint32_t lo, uint32_t
 		case 0:
 			if (BPF_SRC(x->code) != BPF_K)
 				continue;
-			x->imm += k2_rng_below(r, 2) ? (int32_t)k2_rng_below(r, 5) - 2
-						     : (int32_t)k2_rng_next(r);
+			x->imm = (int32_t)((uint32_t)x->imm +
+					   (k2_rng_below(r, 2) ? (uint32_t)k2_rng_below(r, 5) - 2
+							       : (uint32_t)k2_rng_next(r)));
 			break;
 		case 1:
 			if (BPF_SRC(x->code) != BPF_X)
@@ -148,6 +149,41 @@ out:
 	return err;
 }
 
+/* opts.no_modular: a window "equivalent" means the spliced program is; random inputs agree. */
+static int spliced_agree(struct fuzz *f, uint64_t it, const struct k2_prog *p,
+			 const struct k2_win *w, const struct bpf_insn *c, uint32_t n,
+			 struct k2_mapstate **ms, struct k2_err *e)
+{
+	struct k2_edit ed = { w->start, w->end, c, n };
+	struct k2_splice_opts so = { .sz = sizeof(so), .n_main = p->n_main };
+	struct k2_prog q = *p;
+	struct bpf_insn *ins = NULL;
+	uint32_t nn = 0, nm = 0;
+	char why[256];
+	int err = k2_splice(p->insns, p->n_insns, &ed, 1, &so, &ins, &nn, &nm, NULL, e), d;
+
+	if (err)
+		return err;
+	q.insns = ins;
+	q.n_insns = nn;
+	q.n_main = nm;
+	for (int i = 0; !err && i < FUZZ_INPUTS; i++) {
+		err = new_input(f, p, ms, e);
+		if (err)
+			break;
+		d = k2s_replay_prog(p, &q, f->in, why, sizeof(why), e);
+		if (d < 0) {
+			err = d;
+			break;
+		}
+		f->st->inputs_run++;
+		if (d)
+			note(f, it, "\"equivalent\" spliced programs differ on a random input", why);
+	}
+	free(ins);
+	return err;
+}
+
 /* A window of the program against a mutant of it. */
 static int window(struct fuzz *f, uint64_t it, const struct k2_prog *p, struct k2_mapstate **ms,
 		  struct k2_err *e)
@@ -192,6 +228,12 @@ static int window(struct fuzz *f, uint64_t it, const struct k2_prog *p, struct k
 	}
 	f->st->window_checks++;
 	count(f->st, v);
+	if (f->s->o.no_modular) {
+		/* the verdict is the spliced program's (its counterexample was replayed inside) */
+		if (v == K2_EQUIVALENT)
+			err = spliced_agree(f, it, p, &w, c, n, ms, e);
+		goto out;
+	}
 	if (v == K2_DIFFERENT) {
 		d = k2s_win_replay(sw, c, n, st, why, sizeof(why));
 		if (d == 0)
@@ -238,15 +280,31 @@ static int agree(struct fuzz *f, uint64_t it, const struct k2_prog *p, struct k2
 	return 0;
 }
 
+#define FUZZ_SESSIONS 8
+
+/* Session i: all speed-ups on (0), one of memtype, maptype, offset, modular, cache, prefilter
+ * off (1-6), or all off (7). */
+static struct k2_smt_opts session_opts(int i, uint32_t timeout_ms)
+{
+	struct k2_smt_opts so = { .sz = sizeof(so), .timeout_ms = timeout_ms };
+
+	so.no_memtype = i == 1 || i == 7;
+	so.no_maptype = i == 2 || i == 7;
+	so.no_offset = i == 3 || i == 7;
+	so.no_modular = i == 4 || i == 7;
+	so.no_cache = i == 5 || i == 7;
+	so.no_prefilter = i == 6 || i == 7;
+	return so;
+}
+
 int k2_smt_fuzz(const struct k2_smt_fuzz_opts *o, struct k2_smt_fuzz_stats *st,
 		struct k2_err *e)
 {
 	static const uint32_t types[] = { BPF_PROG_TYPE_XDP, BPF_PROG_TYPE_SCHED_CLS,
 					  BPF_PROG_TYPE_SOCKET_FILTER };
-	struct k2_smt_opts so = { .sz = sizeof(so), .timeout_ms = o->timeout_ms ? o->timeout_ms
-										 : 2000 };
 	struct fuzz f = { .o = o, .st = st, .log = o->log };
 	struct k2_mapstate *ms = NULL;
+	struct k2_smt *ss[FUZZ_SESSIONS] = { 0 };
 	int err = 0;
 
 	memset(st, 0, sizeof(*st));
@@ -254,10 +312,17 @@ int k2_smt_fuzz(const struct k2_smt_fuzz_opts *o, struct k2_smt_fuzz_stats *st,
 	f.in = calloc(1, sizeof(*f.in));
 	if (!f.in)
 		return k2_err_set(e, -ENOMEM, "out of memory");
-	err = k2_smt_new(&so, &f.s, e);
+	for (int i = 0; !err && i < FUZZ_SESSIONS; i++) {
+		struct k2_smt_opts so = session_opts(i, o->timeout_ms ? o->timeout_ms : 2000);
+
+		err = k2_smt_new(&so, &ss[i], e);
+	}
 	for (uint64_t it = 0; !err && it < o->n; it++) {
 		struct k2_gen_opts go = { .sz = sizeof(go) };
 		struct k2_gen_prog *g = NULL;
+
+		/* program i is checked with every speed-up on, or one of them off (i mod 8) */
+		f.s = ss[it % FUZZ_SESSIONS];
 
 		go.prog_type = types[k2_rng_below(&f.rng, 3)];
 		go.n_insns = o->n_insns ? o->n_insns : 20 + (uint32_t)k2_rng_below(&f.rng, 20);
@@ -278,15 +343,17 @@ int k2_smt_fuzz(const struct k2_smt_fuzz_opts *o, struct k2_smt_fuzz_stats *st,
 			fprintf(stderr, "fuzz-smt: %llu programs, %llu disagreements\n",
 				(unsigned long long)it + 1, (unsigned long long)st->disagreements);
 	}
-	if (f.s) {
-		struct k2_smt_stats ss;
+	for (int i = 0; i < FUZZ_SESSIONS; i++) {
+		struct k2_smt_stats sst;
 
-		k2_smt_stats(f.s, &ss);
+		if (!ss[i])
+			continue;
+		k2_smt_stats(ss[i], &sst);
 		/* counterexamples the library itself found not to replay */
-		st->disagreements += ss.disagreements;
+		st->disagreements += sst.disagreements;
+		k2_smt_free(ss[i]);
 	}
 	k2_mapstate_free(ms);
-	k2_smt_free(f.s);
 	free(f.in);
 	return err;
 }

@@ -74,7 +74,8 @@ const char *k2_smt_reason(const struct k2_smt *s);
  * arguments, data, result) for every input (packet of any length the program type allows,
  * context fields test_run lets a caller set, map contents, values of non-deterministic
  * helpers, CPU) on which `a` runs without error. The programs must have the same type and
- * maps. On K2_DIFFERENT, *cex (if non-NULL) is an input on which bpf/interp runs the two to
+ * maps. Frozen data sections (.rodata with its initial bytes) are part of the object, not
+ * inputs: their contents are the object's bytes. On K2_DIFFERENT, *cex (if non-NULL) is an input on which bpf/interp runs the two to
  * different results; cex->maps points into the session (valid until its next query).
  */
 int k2_smt_equiv_prog(struct k2_smt *s, const struct k2_prog *a, const struct k2_prog *b,
@@ -136,6 +137,7 @@ int k2_smt_agree(struct k2_smt *s, const struct k2_prog *p, const struct k2_inpu
  * `make fuzz-smt`: random programs (bpf/k2_gen.h) and one-instruction mutants of them and of
  * one of their windows. A disagreement is a counterexample bpf/interp does not confirm, an
  * "equivalent" pair that differs on a random input, or k2_smt_agree() returning -EDOM.
+ * Program i is checked with all speed-ups on, one of the six off, or all off (i mod 8).
  */
 struct k2_smt_fuzz_opts {
 	size_t sz;             /* sizeof(struct k2_smt_fuzz_opts) */

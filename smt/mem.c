@@ -241,6 +241,43 @@ static Z3_ast stack_base(struct rd *r, const struct k2_sv **sv)
 	return w->sval0[o] ? w->sval0[o] : t_num(s, 8, 0);
 }
 
+/*
+ * A frozen data section (.rodata: an internal, read-only array with its initial bytes) holds
+ * the object's bytes, not an input: the kernel loads them and freezes the map, and the
+ * rewritten object keeps them. Its bytes are numerals (an ite for a symbolic offset into a
+ * small one); NULL when the read is not of such a map or is left to the general encoding.
+ */
+static Z3_ast frozen_byte(struct rd *r, Z3_ast off)
+{
+	struct k2_world *w = r->en->w;
+	struct k2_smt *s = w->s;
+	const struct k2_map *d;
+	int64_t m = -1;
+	uint64_t x, o;
+	Z3_ast v;
+
+	if (w->n_mapobj > 1)
+		m = r->obj - K2S_MO_MAPVAL;
+	else if (!s->o.no_maptype)
+		m = w->prog->n_maps == 1 ? 0 : -1;
+	else if (r->k->elem && t_w(s, r->k->elem) == w->keyw + 8 &&
+		 t_isnum(s, t_ext(s, r->k->elem, w->keyw + 7, w->keyw), &x))
+		m = (int64_t)x;
+	if (m < 0 || m >= (int64_t)w->prog->n_maps)
+		return NULL;
+	d = &w->prog->maps[m];
+	if (!k2s_map_frozen(d))
+		return NULL;
+	if (t_isnum(s, off, &o))
+		return o < d->value_size ? t_num(s, 8, d->init[o]) : NULL;
+	if (d->value_size > 256)
+		return NULL;
+	v = k2s_ack(w, &w->mval0[w->n_mapobj == 1 ? 0 : m], r->k->elem, off);
+	for (uint32_t i = 0; i < d->value_size; i++)
+		v = t_ite(s, b_eq(s, off, t_n64(s, i)), t_num(s, 8, d->init[i]), v);
+	return v;
+}
+
 static Z3_ast base_read(struct rd *r, const struct k2_sv **sv)
 {
 	struct k2_enc *en = r->en;
@@ -279,8 +316,9 @@ static Z3_ast base_read(struct rd *r, const struct k2_sv **sv)
 	/* map values */
 	{
 		uint32_t m = w->n_mapobj == 1 ? 0 : r->obj - K2S_MO_MAPVAL;
+		Z3_ast off = k2s_key_off(s, r->k), v = frozen_byte(r, off);
 
-		return k2s_ack(w, &w->mval0[m], r->k->elem, k2s_key_off(s, r->k));
+		return v ? v : k2s_ack(w, &w->mval0[m], r->k->elem, off);
 	}
 }
 

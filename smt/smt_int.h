@@ -421,6 +421,12 @@ int k2s_call(struct k2_enc *en, struct k2_state *st, uint32_t pc, int32_t id,
 	     struct k2_state **ex);
 
 /* maps.c */
+/* A frozen data section (.rodata with its initial bytes): contents fixed, not an input. */
+static inline bool k2s_map_frozen(const struct k2_map *d)
+{
+	return d->internal && d->readonly && d->init && d->type == BPF_MAP_TYPE_ARRAY &&
+	       d->max_entries == 1;
+}
 Z3_ast k2s_map_elem(struct k2_world *w, uint32_t map, Z3_ast key);
 Z3_ast k2s_map_slot(struct k2_world *w, uint32_t map, Z3_ast key);
 uint8_t k2s_mo_val(const struct k2_world *w, uint32_t map);
