@@ -289,10 +289,9 @@ static int check_loop(struct opt *op, bool *keep, struct k2_prog *cand, int32_t 
 			err = k2_opt_interp_check(op->vm, cand, op->inputs, &res->interp_inputs, &bad,
 						  e);
 		if (!err && bad >= 0 && !any_kept(res, keep)) {
-			/* The original against itself: runs are not reproducible on that input
-			 * (the interpreter's fault); nothing is left to drop. */
-			err = k2_err_set(e, -EDOM, "the interpreter runs the original differently "
-					 "on input %d", bad);
+			/* The original differs from itself: nothing left to blame. */
+			err = k2_err_set(e, -EPROTO, "input %d: the interpreter runs the original "
+					 "program two ways", bad);
 			break;
 		}
 		if (!err && bad >= 0) {

@@ -10,7 +10,8 @@ static bool maps_equal(const struct k2_mapstate *a, const struct k2_mapstate *b,
 	const struct k2_map *m = k2_mapstate_map(a, map);
 	size_t vsz = (size_t)m->value_size * k2_mapstate_ncpus(a) + 8;
 	uint8_t *k = malloc(m->key_size + 8), *nk = malloc(m->key_size + 8);
-	uint8_t *va = malloc(vsz), *vb = malloc(vsz);
+	/* Zeroed: a map that is not per-CPU fills only value_size bytes of them. */
+	uint8_t *va = calloc(1, vsz), *vb = calloc(1, vsz);
 	bool eq = k && nk && va && vb;
 
 	for (int side = 0; side < 2 && eq; side++) {
@@ -22,10 +23,6 @@ static bool maps_equal(const struct k2_mapstate *a, const struct k2_mapstate *b,
 
 			memcpy(k, nk, m->key_size);
 			prev = k;
-			/* A map that is not per-CPU fills one value of the ncpus: the rest must
-			 * not be compared as it was. */
-			memset(va, 0, vsz);
-			memset(vb, 0, vsz);
 			rx = k2_mapstate_lookup(x, map, k, va);
 			ry = k2_mapstate_lookup(y, map, k, vb);
 			eq = rx == ry && (rx || !memcmp(va, vb, vsz - 8));
