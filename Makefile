@@ -155,10 +155,12 @@ fuzz-semantics: deps
 		--report $(BUILD)/fuzz-semantics.md $(FUZZ_ARGS)
 
 # `make fuzz-smt N=10000 [SEED=1]`: random programs and mutants, z3's verdicts against bpf/interp
-# (smt/fuzz_smt.c); fails on any disagreement.
+# (smt/fuzz_smt.c), every option set in turn; fails on any disagreement. A query that runs out
+# of SMT_TIMEOUT ms is counted as unknown.
+SMT_TIMEOUT ?= 1000
 fuzz-smt: deps
 	@$(MAKE) --no-print-directory $(BUILD)/k2
-	$(BUILD)/k2 fuzz-smt -n $(N) --seed $(SEED) --every 500
+	$(BUILD)/k2 fuzz-smt -n $(N) --seed $(SEED) --timeout $(SMT_TIMEOUT) --every 500
 
 clean:
 	rm -rf $(BUILD)

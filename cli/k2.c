@@ -23,6 +23,7 @@ static const struct k2_command commands[] = {
 	{ "analyze", k2_cmd_analyze, "types, liveness and search windows of an object's programs" },
 	{ "disasm", k2_cmd_disasm, "print the programs and maps of a BPF object as text" },
 	{ "asm", k2_cmd_asm, "assemble text programs into a BPF object" },
+	{ "safety", k2_cmd_safety, "prove a program (or --window S:E) safe with z3, or show an input" },
 	{ "run", k2_cmd_run, "run a program on one packet in the interpreter" },
 	{ "pktgen", k2_cmd_pktgen, "write generated test packets to a pcap file" },
 	{ "bench", k2_cmd_bench, "verify, time (interleaved) and trace a program and candidates" },

@@ -677,20 +677,14 @@ int k2_smt_window_equiv(struct k2_smt_window *sw, const struct bpf_insn *cand, u
 	err = k2s_canon(cand, n, &canon, &nc);
 	if (err)
 		return k2_err_set(e, err, "out of memory");
-	if (!s->o.no_prefilter) {
-		if (nc == sw->n_canon && !memcmp(canon, sw->canon, nc * sizeof(*canon))) {
-			*v = K2_EQUIVALENT;
-			s->st.prefilter_hits++;
-			k2s_reason(s, "prefilter: the original modulo nops");
-			goto out;
-		}
-		i = pool_refutes(sw, cand, n);
-		if (i >= 0 && (!cex || !give_cex(sw, sw->pool[i], vm, cex, NULL))) {
-			*v = K2_DIFFERENT;
-			s->st.prefilter_hits++;
-			k2s_reason(s, "prefilter: a cached counterexample");
-			goto out;
-		}
+	/* cheapest first: the original modulo nops, the cache (a hash), then the window's
+	 * earlier counterexamples run in bpf/interp, and only then z3 */
+	if (!s->o.no_prefilter && nc == sw->n_canon &&
+	    !memcmp(canon, sw->canon, nc * sizeof(*canon))) {
+		*v = K2_EQUIVALENT;
+		s->st.prefilter_hits++;
+		k2s_reason(s, "prefilter: the original modulo nops");
+		goto out;
 	}
 	key = sw->key;
 	k2s_hash_bytes(&key, canon, nc * sizeof(*canon));
@@ -701,6 +695,17 @@ int k2_smt_window_equiv(struct k2_smt_window *sw, const struct bpf_insn *cand, u
 			goto out;
 		}
 		cached = true; /* a difference, but the caller wants the counterexample */
+	}
+	if (!s->o.no_prefilter) {
+		i = pool_refutes(sw, cand, n);
+		if (i >= 0 && (!cex || !give_cex(sw, sw->pool[i], vm, cex, NULL))) {
+			*v = K2_DIFFERENT;
+			s->st.prefilter_hits++;
+			k2s_reason(s, "prefilter: a cached counterexample");
+			if (!s->o.no_cache && !cached)
+				k2s_cache_put(s, &key, *v);
+			goto out;
+		}
 	}
 	if (s->o.no_modular)
 		err = whole(sw, cand, n, v, e);

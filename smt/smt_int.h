@@ -331,6 +331,10 @@ struct k2_enc {
 	size_t bump_left;
 	uint64_t steps;
 	uint32_t lookups;              /* map lookups so far (whole program) */
+	/* safety (smt/safety_*.c): set by the caller to n entries of NULL, each receives the
+	 * condition under which the instruction at that index fails (NULL: never) */
+	Z3_ast *err_at;
+	uint32_t pc;                   /* the instruction being encoded */
 };
 
 int k2s_enc_run(struct k2_enc *en, struct k2_world *w, const char *name,

@@ -1,4 +1,4 @@
-/* tests/unit/smt_window.c: window equivalence: live-outs, counterexample states, cache, prefilter. */
+/* tests/unit/smt_window.c: window equivalence: live-outs, counterexamples, cache, prefilter. */
 #include <criterion/criterion.h>
 
 #include "tests/unit/smt_util.h"
