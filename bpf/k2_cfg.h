@@ -486,8 +486,9 @@ struct k2_splice_opts {
  * shrunk windows. *out (malloc'd) receives the program, *n_out its length, *n_main_out (may
  * be NULL) the new main length; old_to_new (n entries, may be NULL) maps each old slot to
  * its new index or -1 if deleted (inside an edit, the k-th old slot maps to the k-th
- * replacement slot if that was kept: an identity edit maps identically). Fails with -ERANGE
- * if a jump no longer fits its offset field, -EINVAL for a malformed edit, naming it.
+ * replacement slot if that was kept and starts an instruction: an identity edit maps
+ * identically). Fails with -ERANGE if a jump no longer fits its offset field, -EINVAL for a
+ * malformed edit, naming it.
  */
 int k2_splice(const struct bpf_insn *insns, uint32_t n, const struct k2_edit *edits,
 	      uint32_t n_edits, const struct k2_splice_opts *opts, struct bpf_insn **out,

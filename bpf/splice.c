@@ -272,6 +272,10 @@ static void fill_map(const struct splice *sp, int32_t *old_to_new)
 			uint32_t j = i - sp->edits[k].start;
 
 			x = j < sp->edits[k].n ? sp->el_of_old[sp->edits[k].start] + j : NONE;
+			/* ... unless that is the second half of a new ld_imm64: no instruction
+			 * starts there (the object writer refuses such a map). */
+			if (x != NONE && sp->el[x].second && !second_slot(sp->insns, i))
+				x = NONE;
 		}
 		old_to_new[i] = x != NONE && sp->el[x].keep ? (int32_t)sp->newpos[x] : -1;
 	}

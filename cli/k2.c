@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bpf/k2bpf.h"
+#include "cli/k2cli.h"
 #include "kernel_bench/k2_bench.h"
 #include "kernel_bench/k2_kern.h"
 /* kernel_bench/k2_bench.h has its own enum k2_verdict: smt's is renamed in this file only */
@@ -27,6 +28,7 @@ static const struct k2_command commands[] = {
 	{ "pktgen", k2_cmd_pktgen, "write generated test packets to a pcap file" },
 	{ "bench", k2_cmd_bench, "verify, time (interleaved) and trace a program and candidates" },
 	{ "bench-opcodes", k2_cmd_bench_opcodes, "measure the per-opcode cost table (latency.ini)" },
+	{ "opt", k2_cmd_opt, "search for smaller, faster programs and write the proven result" },
 	{ "fuzz-smt", k2_cmd_fuzz_smt, "random programs and mutants: z3 against the interpreter" },
 	{ "equiv", k2_cmd_equiv, "prove two programs (or a window) equivalent with z3, or refute" },
 	{ NULL, NULL, NULL },

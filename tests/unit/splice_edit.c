@@ -255,3 +255,22 @@ Test(splice_edit, jumps_that_no_longer_fit_are_refused)
 	cr_expect_null(out);
 	free(v);
 }
+
+Test(splice_edit, no_old_slot_maps_into_a_new_ld_imm64)
+{
+	struct pb p, r;
+	struct spliced s;
+	struct k2_edit ed;
+
+	/* Three instructions become one ld_imm64: the second old slot would face its second
+	 * half, where no instruction starts (the object writer refuses such a map). */
+	pb_asm(&p, PROG);
+	pb_asm(&r, "r0 = 0x100000001 ll\n");
+	ed = (struct k2_edit){ 2, 5, r.v, r.n };
+	cr_assert_eq(splice(&p, &ed, 1, 0, false, &s, NULL), 0);
+	cr_expect_eq(s.map[2], 2);
+	cr_expect_eq(s.map[3], -1);
+	cr_expect_eq(s.map[4], -1);
+	cr_expect_eq(s.map[5], 4);
+	free(s.v);
+}
