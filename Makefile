@@ -60,8 +60,10 @@ $(BUILD)/obj/mpi/%.o: mpi/%.c
 	@mkdir -p $(dir $@)
 	$(MPICC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/k2: $(BUILD)/obj/cli/k2.o $(LIBS)
-	$(CC) $(LDFLAGS) -o $@ $< $(LINK)
+# cli/*.c: the command layer (may use every module, e.g. `k2 opt` = search + kernel_bench).
+CLI_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c))
+$(BUILD)/k2: $(CLI_OBJS) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LINK)
 
 MPI_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard mpi/*.c))
 $(BUILD)/k2-cluster: $(MPI_OBJS) $(LIBS)

@@ -328,6 +328,15 @@ void k2_wstate_pkt_bounds(const struct k2_wstate *st, uint32_t *meta, uint32_t *
 int k2_wstate_set_pkt_bounds(struct k2_wstate *st, uint32_t meta, uint32_t data, uint32_t end);
 /* The frame index the state executes in (0 = main function). */
 uint32_t k2_wstate_frame(const struct k2_wstate *st);
+/*
+ * A state as bytes, to ship between processes (counterexamples between MPI ranks): pack
+ * writes at most cap bytes and returns the length (or -ENOSPC with the length needed in
+ * *need); unpack replaces everything of st a run can see by the packed state, keeping st's
+ * input (non-deterministic values, map contents at entry: the receiver's own copy of the same
+ * inputs). Both sides need VMs of the same program. -EINVAL for bytes that are not such a state.
+ */
+int k2_wstate_pack(const struct k2_wstate *st, void *buf, size_t cap, size_t *need);
+int k2_wstate_unpack(struct k2_wstate *st, const void *buf, size_t len);
 
 int k2_window_new(struct k2_window **out);
 void k2_window_free(struct k2_window *w);

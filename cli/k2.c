@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bpf/k2bpf.h"
+#include "cli/k2cli.h"
 #include "kernel_bench/k2_bench.h"
 #include "kernel_bench/k2_kern.h"
 
@@ -22,6 +23,7 @@ static const struct k2_command commands[] = {
 	{ "pktgen", k2_cmd_pktgen, "write generated test packets to a pcap file" },
 	{ "bench", k2_cmd_bench, "verify, time (interleaved) and trace a program and candidates" },
 	{ "bench-opcodes", k2_cmd_bench_opcodes, "measure the per-opcode cost table (latency.ini)" },
+	{ "opt", k2_cmd_opt, "search for smaller, faster programs and write the proven result" },
 	{ NULL, NULL, NULL },
 };
 
