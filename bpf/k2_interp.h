@@ -358,23 +358,6 @@ uint32_t k2_wout_distance(const struct k2_wout *ref, const struct k2_wout *cand,
 			  bool *error);
 
 /*
- * Window states as bytes, to ship a counterexample to other MPI ranks or keep it in a
- * checkpoint (bpf/vm_wstate_io.c): a compact, versioned form of everything in the state
- * (registers with types, frames, the initialised stack bytes and spills, packet bytes and
- * bounds, ctx, map slots with their keys and values) except the input it came from, which
- * window runs never read (windows hold no calls); decoding attaches the caller's input
- * (may be NULL; it must outlive the state). Equal states encode to equal bytes.
- * encode with buf NULL only sets *len to the size needed; -ENOSPC if cap is too small.
- * decode checks every field against the VM (same program: maps and their sizes) and fails
- * with -EINVAL naming the byte ("window state: byte 40: bad register type"), leaving an
- * empty valid state.
- */
-int k2_wstate_encode(const struct k2_vm *vm, const struct k2_wstate *st, void *buf, size_t cap,
-		     size_t *len, struct k2_err *e);
-int k2_wstate_decode(const struct k2_vm *vm, struct k2_wstate *st, const void *buf, size_t len,
-		     const struct k2_input *in, struct k2_err *e);
-
-/*
  * Data-driven semantics cases (tests/semantics, .k2t files; the format is described in
  * tests/semantics/README.md): a program in text form, its maps and their contents, one
  * input, and what must come out. The interpreter's harness and the kernel harness read
