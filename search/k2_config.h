@@ -66,6 +66,11 @@ struct k2_cluster_cfg {
 	double stall_seconds;          /* no improvement this long: ranks move to other windows */
 	double checkpoint_seconds;     /* 0: only at the end and on signals */
 	uint32_t status_ms;            /* status line refresh */
+	bool share_cex;                /* counterexamples reach every rank of their window */
+	bool tempering;                /* ranks of a window form one temperature ladder and
+					* exchange their coldest chains; off: independent
+					* chains, all at beta_max */
+	uint32_t slice_iters;          /* --iters runs: proposals per rank between exchanges */
 };
 
 struct k2_bench_cfg {
