@@ -315,6 +315,16 @@ int k2_opt_prog(const struct k2_prog *prog, const struct k2_opt_opts *opts,
  * the program), updating insns, old_to_new and the counts. */
 int k2_opt_recompose(const struct k2_prog *prog, struct k2_opt_result *res, const bool *keep,
 		     struct k2_err *e);
+/*
+ * The whole-program part of k2_opt_prog for rewrites searched elsewhere (mpi/ ranks): the
+ * caller fills res->windows (win, slots_before, repl, n_repl, improved for those with a
+ * proven rewrite) and n_windows; the improved ones are composed and checked exactly as
+ * k2_opt_prog checks its own (interpreter on fresh inputs, verifier rules, z3 on the whole
+ * program with opts->smt or an own session; without a solver in the build whole stays
+ * K2_WHOLE_NOT_RUN), dropping what breaks a check, and the rest of res is filled.
+ */
+int k2_opt_compose(const struct k2_prog *prog, const struct k2_opt_opts *opts,
+		   struct k2_opt_result *res, struct k2_err *e);
 void k2_opt_result_free(struct k2_opt_result *res);
 
 #endif

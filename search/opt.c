@@ -448,6 +448,48 @@ int k2_opt_recompose(const struct k2_prog *prog, struct k2_opt_result *res, cons
 	return err;
 }
 
+int k2_opt_compose(const struct k2_prog *prog, const struct k2_opt_opts *opts,
+		   struct k2_opt_result *res, struct k2_err *e)
+{
+	struct opt op = { .prog = prog, .res = res };
+	uint32_t n_in;
+	int err;
+
+	if (opts)
+		memcpy(&op.o, opts, opts->sz < sizeof(op.o) ? opts->sz : sizeof(op.o));
+	if (op.o.cfg)
+		op.cfg = *op.o.cfg;
+	else
+		k2_config_defaults(&op.cfg);
+	op.t0 = k2_ws_now();
+	n_in = 4 * op.cfg.search.tests;
+	count(prog->insns, prog->n_main, &res->slots_before, &res->insns_before);
+	err = k2_analysis_new(prog, NULL, &op.an, e);
+	if (!err)
+		err = k2_vm_new(prog, NULL, &op.vm, e);
+	if (!err)
+		err = k2_inputs_new(prog, op.vm, &op.cfg, n_in < INPUTS_MIN ? INPUTS_MIN : n_in,
+				    mix(op.cfg.search.seed, 0xc0de), &op.inputs, e);
+	if (!err && op.o.smt) {
+		op.smt = op.o.smt;
+	} else if (!err) {
+		err = k2_search_smt_new(&op.cfg, &op.smt, e);
+		op.own_smt = !err;
+		if (err == -ENOSYS) {
+			/* No solver in this build: the per-window proofs stand; res->whole says so. */
+			op.smt = NULL;
+			err = 0;
+		}
+	}
+	if (!err)
+		err = finish(&op, NULL, e);
+	res->seconds = k2_ws_now() - op.t0;
+	teardown(&op);
+	if (err)
+		k2_err_prefix(e, "%s: ", prog->sec[0] ? prog->sec : prog->name);
+	return err;
+}
+
 void k2_opt_result_free(struct k2_opt_result *res)
 {
 	if (!res)
