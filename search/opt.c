@@ -275,6 +275,12 @@ static int check_loop(struct opt *op, bool *keep, struct k2_prog *cand, int32_t 
 		if (!err)
 			err = k2_opt_interp_check(op->vm, cand, op->inputs, &res->interp_inputs, &bad,
 						  e);
+		if (!err && bad >= 0 && !any_kept(res, keep)) {
+			/* The original differs from itself: nothing left to blame. */
+			err = k2_err_set(e, -EPROTO, "input %d: the interpreter runs the original "
+					 "program two ways", bad);
+			break;
+		}
 		if (!err && bad >= 0) {
 			err = blame(op, keep, k2_inputs_get(op->inputs, (uint32_t)bad), &res->dropped,
 				    e);

@@ -10,7 +10,8 @@ static bool maps_equal(const struct k2_mapstate *a, const struct k2_mapstate *b,
 	const struct k2_map *m = k2_mapstate_map(a, map);
 	size_t vsz = (size_t)m->value_size * k2_mapstate_ncpus(a) + 8;
 	uint8_t *k = malloc(m->key_size + 8), *nk = malloc(m->key_size + 8);
-	uint8_t *va = malloc(vsz), *vb = malloc(vsz);
+	/* Zeroed: a map that is not per-CPU fills only value_size bytes of them. */
+	uint8_t *va = calloc(1, vsz), *vb = calloc(1, vsz);
 	bool eq = k && nk && va && vb;
 
 	for (int side = 0; side < 2 && eq; side++) {
