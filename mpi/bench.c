@@ -72,6 +72,7 @@ static int single(struct k2_coord *c, uint32_t win, struct k2_ccand *k)
 	struct bpf_insn *out = NULL;
 	uint32_t n = 0, n_main = 0;
 	char wins[64], src[64];
+	uint8_t flags = 0;
 	int id;
 
 	if (k2_splice(p->insns, p->n_insns, &ed, 1, &so, &out, &n, &n_main, NULL, NULL)) {
@@ -81,7 +82,14 @@ static int single(struct k2_coord *c, uint32_t win, struct k2_ccand *k)
 	}
 	snprintf(wins, sizeof(wins), "%u-%u", w->start, w->end);
 	snprintf(src, sizeof(src), "rank %d", k->origin);
-	id = k2_cbench_submit(c, (int32_t)win, out, n, wins, src, 0);
+	/* A bench rank of its own also times each window's best rewrites (top_k of them) while
+	 * the search runs; rank 0 serving itself only verifies them, its time is the search's. */
+	if (c->bench_dest != 0 && !c->bench_off[0] && c->j->cfg.bench.enabled &&
+	    c->w[win].n_measured < c->j->cfg.bench.top_k) {
+		flags = K2_BQ_MEASURE | (c->j->cfg.bench.xdp_live ? K2_BQ_LIVE : 0);
+		c->w[win].n_measured++;
+	}
+	id = k2_cbench_submit(c, (int32_t)win, out, n, wins, src, flags);
 	free(out);
 	if (id < 0)
 		return id;
@@ -151,6 +159,9 @@ void k2_cbench_take(struct k2_coord *c, struct k2_buf *b)
 	if (b->bad)
 		return;
 	c->subs[id].done = true;
+	if (r->verdict < 0 && !c->bench_off[0])
+		snprintf(c->bench_off, sizeof(c->bench_off), "%s", r->reason[0] ? r->reason :
+			 "kernel not usable on the bench rank");
 	k = cand_of(c, &c->subs[id]);
 	if (!k)
 		return;

@@ -336,7 +336,9 @@ static int init(struct k2_coord *c, struct k2_job *j, struct k2_err *e)
 			k2_err_set(e, err, "out of memory");
 	}
 	if (!err) {
-		snprintf(c->bench_off, sizeof(c->bench_off), "%s", k2_bench_role_off(j));
+		/* A bench rank says whether its kernel is usable in its answers. */
+		if (c->bench_dest == 0)
+			snprintf(c->bench_off, sizeof(c->bench_off), "%s", k2_bench_role_off(j));
 		k2_trace_attrs(c);
 		k2_sched_init(c);
 		k2_sched_fill(c);

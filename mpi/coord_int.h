@@ -73,6 +73,7 @@ struct k2_cwin {
 	uint32_t equivalent, different, unknown, unsafe;
 	double rate;               /* proposals per second, all its ranks (last slices) */
 	uint32_t ranks_ever;
+	uint32_t n_measured;       /* rewrites sent to the bench rank to be timed */
 	double t_first_best;       /* job time the current best size was first reached */
 };
 
