@@ -260,6 +260,15 @@ struct k2_opt_opts {
 	void (*progress)(void *arg, const struct k2_opt_progress *p);
 	void *progress_arg;
 	double progress_interval;         /* seconds between progress calls; 0: 0.25 */
+	/*
+	 * The prover of each window's search (a shared proof cache, a test double); NULL: z3
+	 * through smt/, which then also checks the whole program. prover_new fills *out for
+	 * window w of the program `vm` runs; prover_free releases it.
+	 */
+	int (*prover_new)(void *arg, struct k2_vm *vm, const struct k2_analysis *an,
+			  const struct k2_win *w, struct k2_prover *out, struct k2_err *e);
+	void (*prover_free)(void *arg, struct k2_prover *p);
+	void *prover_arg;
 };
 
 #define K2_OPT_OPTS(name, ...) \

@@ -65,6 +65,7 @@ static int search_window(struct opt *op, uint32_t w, double budget, uint64_t ite
 	struct k2_opt_window *ow = &op->res->windows[w];
 	struct k2_wstate **tests = NULL;
 	struct k2_wsearch *s = NULL;
+	struct k2_prover pr = { 0 };
 	uint32_t n_tests = 0;
 	uint64_t seed = mix(op->cfg.search.seed, ow->win.start);
 	double slice = op->o.progress_interval > 0 ? op->o.progress_interval : 0.25, t0;
@@ -77,9 +78,19 @@ static int search_window(struct opt *op, uint32_t w, double budget, uint64_t ite
 		return err;
 	K2_WSEARCH_OPTS(wo, .cfg = &op->cfg, .seed = seed, .latency = op->o.latency,
 			.smt = op->smt);
+	if (op->o.prover_new) {
+		err = op->o.prover_new(op->o.prover_arg, op->vm, op->an, &ow->win, &pr, e);
+		if (err) {
+			k2_tests_free(tests, n_tests);
+			return err;
+		}
+		wo.prover = &pr;
+	}
 	err = n_tests ? k2_wsearch_new(op->vm, op->an, &ow->win, tests, n_tests, &wo, &s, e)
 		      : -ENODATA;
 	k2_tests_free(tests, n_tests);
+	if (err && op->o.prover_new && op->o.prover_free)
+		op->o.prover_free(op->o.prover_arg, &pr);
 	if (err == -ENODATA || err == -EINVAL)
 		return 0; /* no usable test state: the window stays as it is */
 	if (err)
@@ -112,6 +123,8 @@ static int search_window(struct opt *op, uint32_t w, double budget, uint64_t ite
 	}
 	progress(op, w, s, true);
 	k2_wsearch_free(s);
+	if (op->o.prover_new && op->o.prover_free)
+		op->o.prover_free(op->o.prover_arg, &pr);
 	return err;
 }
 
@@ -382,13 +395,11 @@ static int setup(struct opt *op, struct k2_err *e)
 	if (!err)
 		err = k2_inputs_new(prog, op->vm, &op->cfg, n_in < INPUTS_MIN ? INPUTS_MIN : n_in,
 				    mix(op->cfg.search.seed, 0x1a2b), &op->inputs, e);
-	if (!err && !op->o.smt) {
+	if (!err && op->o.smt) {
+		op->smt = op->o.smt;
+	} else if (!err && !op->o.prover_new) {
 		err = k2_search_smt_new(&op->cfg, &op->smt, e);
 		op->own_smt = !err;
-		if (err == -ENOSYS)
-			return err;
-	} else {
-		op->smt = op->o.smt;
 	}
 	return err;
 }

@@ -193,6 +193,22 @@ void k2_pool_init(struct k2_pool *p, const struct k2_cell *orig, uint32_t n, con
 			}
 		}
 	}
+	/* Stores of constants to adjacent bytes, as one wider constant (little-endian). */
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t j = 0; j < n; j++) {
+			const struct k2_opinfo *a = k2_op_info(orig[i].op), *b = k2_op_info(orig[j].op);
+			uint32_t w = a->width / 8;
+
+			if (a->kind == K2_KIND_ST && b->kind == K2_KIND_ST && a->width == b->width &&
+			    w < 8 && orig[i].s[0].dst_reg == orig[j].s[0].dst_reg &&
+			    orig[j].s[0].off == orig[i].s[0].off + (int)w) {
+				uint64_t m = (1ULL << (8 * w)) - 1;
+
+				add_imm(p->win_imm, &p->n_win_imm,
+					(int64_t)(int32_t)(((uint64_t)orig[i].s[0].imm & m) |
+							   ((uint64_t)orig[j].s[0].imm & m) << (8 * w)));
+			}
+		}
 	/* Neighbours of the window's constants, then the generic ones. */
 	for (uint32_t i = 0, m = p->n_win_imm; i < m; i++) {
 		add_imm(p->win_imm, &p->n_win_imm, p->win_imm[i] + 1);

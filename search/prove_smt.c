@@ -7,8 +7,23 @@ static int smt_equiv(void *arg, const struct bpf_insn *cand, uint32_t n, enum k2
 		     struct k2_wstate *cex, struct k2_err *e)
 {
 	struct k2_wsearch *s = arg;
+	struct bpf_insn nop;
+	int err;
 
-	return k2_smt_window_equiv(s->sw, cand, n, v, s->vm, cex, e);
+	/* smt/ encodes an empty window as falling off the end; `ja +0` is the same program
+	 * (it leaves by the window's end) and is encoded as that. */
+	if (!n) {
+		k2_insn_encode(K2_OP_JA, 0, 0, 0, 0, &nop);
+		cand = &nop;
+		n = 1;
+	}
+	err = k2_smt_window_equiv(s->sw, cand, n, v, s->vm, cex, e);
+
+	/* The reason of an UNKNOWN is the session's; the search reports it (prove_error). */
+	if (!err && *v == K2_UNKNOWN && e)
+		snprintf(e->msg, sizeof(e->msg), "window %u:%u: %s", s->win.start, s->win.end,
+			 k2_smt_reason(s->smt));
+	return err;
 }
 
 int k2_ws_prover_smt(struct k2_wsearch *s, struct k2_smt *smt, struct k2_err *e)

@@ -1,0 +1,122 @@
+/* tests/unit/search_unproven.c: k2_opt_prog emits nothing its prover did not prove. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "search/k2search.h"
+#include "tests/unit/interp_util.h"
+
+/* Window 5:9 builds a halfword from two packet bytes: one ldxh does it (many candidates with
+ * zero error on the tests reach the prover). */
+static const char *xdp_text = "r2 = *(u32 *)(r1 + 0)\n"
+			      "r3 = *(u32 *)(r1 + 4)\n"
+			      "r4 = r2\n"
+			      "r4 += 14\n"
+			      "if r4 > r3 goto out\n"
+			      "r5 = *(u8 *)(r2 + 12)\n"
+			      "r4 = *(u8 *)(r2 + 13)\n"
+			      "r4 <<= 8\n"
+			      "r4 |= r5\n"
+			      "r0 = r4\n"
+			      "exit\n"
+			      "out:\n"
+			      "r0 = 1\n"
+			      "exit\n";
+
+/* A prover that answers one verdict to everything, counting the questions. */
+struct liar {
+	enum k2_verdict says;
+	uint32_t asked, made, freed;
+};
+
+static int liar_equiv(void *arg, const struct bpf_insn *cand, uint32_t n, enum k2_verdict *v,
+		      struct k2_wstate *cex, struct k2_err *e)
+{
+	struct liar *l = arg;
+
+	(void)cand, (void)n, (void)cex, (void)e;
+	l->asked++;
+	*v = l->says;
+	return 0;
+}
+
+static int liar_new(void *arg, struct k2_vm *vm, const struct k2_analysis *an,
+		    const struct k2_win *w, struct k2_prover *out, struct k2_err *e)
+{
+	struct liar *l = arg;
+
+	(void)vm, (void)an, (void)w, (void)e;
+	l->made++;
+	*out = (struct k2_prover){ liar_equiv, l };
+	return 0;
+}
+
+static void liar_free(void *arg, struct k2_prover *p)
+{
+	struct liar *l = arg;
+
+	cr_assert_eq(p->arg, l);
+	l->freed++;
+}
+
+static void run(struct liar *l, struct k2_prog *p, struct k2_opt_result *res)
+{
+	struct k2_config cfg;
+	struct k2_err e = { 0 };
+
+	k2_config_defaults(&cfg);
+	cfg.search.seed = 5;
+	*p = prog_of(BPF_PROG_TYPE_XDP, xdp_text, NULL, 0);
+	K2_OPT_OPTS(oo, .cfg = &cfg, .windows = "5:9", .iters_per_window = 300000,
+		    .prover_new = liar_new, .prover_free = liar_free, .prover_arg = l);
+	cr_assert_eq(k2_opt_prog(p, &oo, res, &e), 0, "%s", e.msg);
+	cr_assert_eq(l->made, 1);
+	cr_assert_eq(l->freed, 1);
+	cr_assert_eq(res->n_windows, 1);
+	printf("prover says %d: asked %u times, %u windows improved, %u -> %u slots\n", l->says,
+	       l->asked, res->improved, res->slots_before, res->slots_after);
+}
+
+static void unproven(enum k2_verdict says)
+{
+	struct liar l = { .says = says };
+	struct k2_opt_result res;
+	struct k2_prog p;
+
+	run(&l, &p, &res);
+	cr_assert_gt(l.asked, 0, "the search never asked: the test would prove nothing");
+	cr_expect_eq(res.improved, 0);
+	cr_expect_eq(res.windows[0].improved, false);
+	cr_expect_null(res.windows[0].repl);
+	cr_expect_eq(res.slots_after, res.slots_before);
+	cr_assert_eq(res.n_insns, p.n_insns);
+	cr_expect_eq(memcmp(res.insns, p.insns, p.n_insns * sizeof(*p.insns)), 0,
+		     "the output differs from the input");
+	k2_opt_result_free(&res);
+	free(p.insns);
+}
+
+Test(search_unproven, unknown_verdicts_emit_nothing, .timeout = 120)
+{
+	unproven(K2_UNKNOWN);
+}
+
+Test(search_unproven, different_verdicts_without_counterexample_emit_nothing, .timeout = 120)
+{
+	unproven(K2_DIFFERENT);
+}
+
+/* The contrast that shows the two tests above can fail: the same search, told yes, rewrites. */
+Test(search_unproven, equivalent_verdicts_are_used, .timeout = 120)
+{
+	struct liar l = { .says = K2_EQUIVALENT };
+	struct k2_opt_result res;
+	struct k2_prog p;
+
+	run(&l, &p, &res);
+	cr_expect_eq(res.improved, 1);
+	cr_expect_lt(res.slots_after, res.slots_before);
+	k2_opt_result_free(&res);
+	free(p.insns);
+}
