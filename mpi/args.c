@@ -35,6 +35,9 @@ const char k2_cluster_usage[] =
 	"                    imported, proofs, assignments, drops\n"
 	"  --quiet           no status lines and no closing table\n"
 	"  --print-config    print the configuration in force and exit\n"
+	"  --compose-check N at the end, N random combinations of the windows' proven\n"
+	"                    rewrites (each window: none or one of its top-K) are composed\n"
+	"                    and z3 is asked whether each is equivalent as a whole program\n"
 	"\n"
 	"A worker that dies is dropped and its window given to others; with Open MPI this\n"
 	"needs `mpirun --enable-recovery` (by default mpirun ends the whole job). SIGUSR1 to\n"
@@ -84,7 +87,7 @@ int k2_cluster_parse(int argc, char **argv, struct k2_cluster_args *a, bool say)
 		{ "log", required_argument, 0, 'l' },       { "quiet", no_argument, 0, 'q' },
 		{ "no-status", no_argument, 0, 'N' },       { "config", required_argument, 0, 'C' },
 		{ "set", required_argument, 0, 'x' },       { "print-config", no_argument, 0, 'P' },
-		{ "test-prover", no_argument, 0, 'X' },     { "help", no_argument, 0, 'h' },
+		{ "compose-check", required_argument, 0, 'K' }, { "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
 	struct k2_err e = { 0 };
@@ -112,8 +115,12 @@ int k2_cluster_parse(int argc, char **argv, struct k2_cluster_args *a, bool say)
 		case 'q': a->quiet = true; break;
 		case 'N': a->no_status = true; break;
 		case 'P': a->print_config = true; break;
-		case 'X': a->test_prover = true; break;
 		case 'C': break;
+		case 'K':
+			if (number(optarg, 0, 1e6, &v))
+				return fail(say, "bad --compose-check", optarg);
+			a->compose_check = (uint32_t)v;
+			break;
 		case 'b':
 			if (number(optarg, 0, 1e9, &a->budget))
 				return fail(say, "bad --budget", optarg);

@@ -299,6 +299,7 @@ void k2_sched_drop(struct k2_coord *c, int rank, const char *why)
 {
 	struct k2_crank *r = &c->r[rank];
 	int32_t win = r->win;
+	struct k2_buf b = { 0 };
 
 	if (r->dropped)
 		return;
@@ -306,6 +307,9 @@ void k2_sched_drop(struct k2_coord *c, int rank, const char *why)
 	r->alive = false;
 	c->dropped++;
 	k2_outbox_forget(&c->out, rank);
+	/* A rank that is only slow learns it is out and ends (what it says is ignored). */
+	k2_buf_u32(&b, 0);
+	k2_send(&c->out, r->searcher ? c->j->to_worker : c->j->to_bench, rank, K2_T_STOP, &b);
 	if (win >= 0)
 		leave(c, rank);
 	k2_status_event(c, "rank %d dropped (%s)%s", rank, why,

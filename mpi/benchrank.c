@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kernel_bench/k2_bench.h"
 #include "mpi/cluster_int.h"
@@ -39,7 +40,8 @@ static const struct k2_h5_field window_fields[] = {
 	WF(seconds, K2_H5_F64),      WF(time_to_best, K2_H5_F64), WF(proven, K2_H5_U32),
 	WF(equivalent, K2_H5_U32),   WF(different, K2_H5_U32),   WF(unknown, K2_H5_U32),
 	WF(unsafe, K2_H5_U32),       WF(pool_cex, K2_H5_U32),    WF(cex_relayed, K2_H5_U64),
-	WF(swaps_tried, K2_H5_U64),  WF(swaps_acc, K2_H5_U64),   WF(kernel, K2_H5_I32),
+	WF(cex_saved, K2_H5_U64),    WF(swaps_tried, K2_H5_U64), WF(swaps_acc, K2_H5_U64),
+	WF(kernel, K2_H5_I32),
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -337,8 +339,13 @@ int k2_bench_step(struct k2_job *j)
 
 int k2_bench_rank_run(struct k2_job *j, struct k2_err *e)
 {
+	struct k2_buf hello = { 0 };
 	double beat = 0;
 
+	/* pid and host: rank 0 notices at once when this process is gone. */
+	k2_buf_u32(&hello, (uint32_t)getpid());
+	k2_buf_str(&hello, j->host);
+	k2_send(&j->bench->out, j->to_coord, 0, K2_T_HELLO, &hello);
 	for (;;) {
 		int r = k2_bench_step(j);
 

@@ -115,8 +115,8 @@ struct k2_cluster_args {
 	double budget;              /* [search] budget unless --budget */
 	bool budget_set;            /* --budget given (on --resume: the whole job's budget) */
 	uint64_t iters;             /* > 0: proposals per unit of window difficulty */
+	uint32_t compose_check;     /* random compositions of proven rewrites proven whole */
 	bool no_bench, no_trace, quiet, print_config, no_status;
-	bool test_prover;           /* interpreter-sampling prover (tests without smt/) */
 	struct k2_config cfg;
 };
 
@@ -163,6 +163,8 @@ uint64_t k2_prog_hash(const struct k2_prog *p);
  * a slice plus a whole z3 query (a rank cannot answer while the solver runs). */
 double k2_job_timeout(const struct k2_job *j);
 
+/* Whether a process of this node exists and is not a zombie. */
+bool k2_pid_alive(int pid);
 /* SIGKILL to pid if it is a k2-cluster process (a dropped rank that may hang in Finalize). */
 void k2_reap_pid(const struct k2_job *j, int pid);
 
@@ -222,7 +224,7 @@ struct k2_wrow {             /* /search/windows: one per window at the end */
 	uint64_t proposals;
 	double seconds, time_to_best;
 	uint32_t proven, equivalent, different, unknown, unsafe, pool_cex;
-	uint64_t cex_relayed, swaps_tried, swaps_acc;
+	uint64_t cex_relayed, cex_saved, swaps_tried, swaps_acc;
 	int32_t kernel;
 };
 

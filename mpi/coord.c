@@ -130,7 +130,8 @@ static void records(struct k2_coord *c, int rank, struct k2_buf *b, bool *cold)
 
 /* REPORT: u32 epoch, i32 window, u32 round, u8 searching, f64 slice seconds, then the deltas
  * (u64 proposals, accepted, exchanges tried/accepted; u32 equivalent, different, unknown,
- * unsafe), u32 tests, u32 imported, f64 best perf, f64 original perf, then records. */
+ * unsafe), u32 tests, u32 imported, f64 best perf, f64 original perf, u32 candidates refuted
+ * only by another rank's counterexample, then records. */
 static void apply_report(struct k2_coord *c, int rank, struct k2_buf *b)
 {
 	struct k2_crank *r = &c->r[rank];
@@ -160,6 +161,7 @@ static void apply_report(struct k2_coord *c, int rank, struct k2_buf *b)
 	w->n_imported = k2_buf_get_u32(b);
 	k2_buf_get_f64(b);
 	w->orig_perf = k2_buf_get_f64(b);
+	w->cex_saved += k2_buf_get_u32(b);
 	w->iters += iters;
 	w->seconds += slice;
 	w->used += c->j->iters ? (double)iters : slice;
@@ -271,6 +273,14 @@ static void heartbeats(struct k2_coord *c)
 
 		if (r->dropped || r->failed || r->bye)
 			continue;
+		/* A process of this node that is gone need not be waited for. */
+		if (r->pid > 1 && !strcmp(r->host, c->j->host) && now - r->last_seen > 0.5 &&
+		    !k2_pid_alive(r->pid)) {
+			if (rank == c->bench_dest)
+				k2_cbench_lost(c);
+			k2_sched_drop(c, rank, "its process is gone");
+			continue;
+		}
 		if (now - r->last_seen > timeout) {
 			char why[64];
 

@@ -14,10 +14,16 @@ int k2_worker_new(struct k2_job *j, struct k2_worker **out, struct k2_err *e);
 int k2_worker_step(struct k2_worker *w, bool *done, struct k2_err *e);
 void k2_worker_free(struct k2_worker *w);
 
-struct k2_test_prover;
-int k2_test_prover_new(struct k2_job *j, struct k2_vm *vm, struct k2_inputs *in, uint32_t win,
-		       struct k2_test_prover **out, struct k2_prover *pr, struct k2_err *e);
-void k2_test_prover_free(struct k2_test_prover *tp);
+/* prover.c: z3 through smt/ for a worker's window search, keeping what each counterexample
+ * refuted (found by the hash of the packed counterexample). */
+struct k2_wprover;
+int k2_cluster_smt_new(const struct k2_config *cfg, struct k2_smt **out, struct k2_err *e);
+int k2_wprover_new(struct k2_smt *smt, struct k2_vm *vm, const struct k2_analysis *an,
+		   const struct k2_win *w, struct k2_wprover **out, struct k2_prover *pr,
+		   struct k2_err *e);
+const struct bpf_insn *k2_wprover_refuted(const struct k2_wprover *wp, uint64_t cex_hash,
+					  uint32_t *n);
+void k2_wprover_free(struct k2_wprover *wp);
 
 /* ---- rank 0's records ---------------------------------------------------------------------- */
 
@@ -69,6 +75,8 @@ struct k2_cwin {
 	uint64_t pt_tried, pt_acc;             /* inside the ranks' searches */
 	uint64_t accepted;
 	uint64_t cex_relayed, proven_relayed;  /* copies sent to other ranks */
+	uint64_t cex_saved;        /* candidates a rank's own tests passed that another rank's
+				    * counterexample refuted */
 	uint32_t n_tests, n_imported;
 	uint32_t equivalent, different, unknown, unsafe;
 	double rate;               /* proposals per second, all its ranks (last slices) */
@@ -131,6 +139,8 @@ struct k2_final {
 	bool wrote;
 	bool hard;                 /* a second signal: no z3 and no timing at the end */
 	uint32_t insns_before, insns_after, slots_before, slots_after;
+	uint32_t cc_tried, cc_equiv, cc_diff, cc_unknown; /* --compose-check */
+	char cc_first_diff[256];
 };
 
 struct k2_coord {
@@ -216,6 +226,9 @@ int k2_cbench_submit(struct k2_coord *c, int32_t win, const struct bpf_insn *ins
 		     const char *windows, const char *source, uint8_t flags);
 /* Waits (serving the local bench role and MPI) until submission i is answered. */
 const struct k2_bres *k2_cbench_wait(struct k2_coord *c, int i);
+
+/* compose_check.c: --compose-check (after the output is written). */
+int k2_compose_check(struct k2_coord *c, struct k2_err *e);
 
 /* final.c: composition, whole-program checks, kernel, the output. */
 int k2_final_run(struct k2_coord *c, struct k2_err *e);

@@ -172,9 +172,6 @@ static void kernel_words(struct k2_coord *c, struct k2_final *f)
 		snprintf(f->whole, sizeof(f->whole), "whole program proven equivalent (z3)");
 	else if (!n_improved(&f->res))
 		snprintf(f->whole, sizeof(f->whole), "program unchanged");
-	else if (c->j->args->test_prover)
-		snprintf(f->whole, sizeof(f->whole), "NOT PROVEN: --test-prover sampled window "
-			 "states instead of z3");
 	else
 		snprintf(f->whole, sizeof(f->whole), "each window proven under its precondition "
 			 "(whole program: %s)", f->res.whole == K2_WHOLE_UNKNOWN ?
@@ -227,8 +224,29 @@ static void stop_bench(struct k2_coord *c)
 
 /* Kills ranks that were dropped but may still exist (stopped, hung): MPI_Finalize would wait
  * for them. Only a process that is still k2-cluster is touched. */
+static bool dropped_alive(const struct k2_coord *c)
+{
+	for (int rank = 1; rank < c->j->size; rank++) {
+		const struct k2_crank *r = &c->r[rank];
+
+		if (r->dropped && r->pid > 1 && !strcmp(r->host, c->j->host) &&
+		    k2_pid_alive(r->pid))
+			return true;
+	}
+	return false;
+}
+
 static void reap(struct k2_coord *c)
 {
+	double t0 = k2_job_now(c->j);
+
+	/* They were sent STOP when dropped: a rank that was only slow ends by itself. */
+	while (dropped_alive(c) && k2_job_now(c->j) - t0 < 5) {
+		struct timespec ts = { 0, 10000000 };
+
+		k2_outbox_poll(&c->out);
+		nanosleep(&ts, NULL);
+	}
 	for (int rank = 1; rank < c->j->size; rank++) {
 		const struct k2_crank *r = &c->r[rank];
 		int via = -1;
@@ -285,6 +303,9 @@ int k2_final_run(struct k2_coord *c, struct k2_err *e)
 		f->insns_after = f->res.insns_after;
 		f->slots_before = f->res.slots_before;
 		f->slots_after = f->res.slots_after;
+		/* Before the output: writing it gives j->prog the new instructions. */
+		if (a->compose_check && !f->hard && k2_compose_check(c, &ce))
+			k2_status_event(c, "compose check: %s", ce.msg);
 		err = write_output(c, f, e);
 	}
 	f->t_end = k2_job_now(c->j);

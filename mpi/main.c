@@ -50,6 +50,24 @@ void k2_reap_pid(const struct k2_job *j, int pid)
 	kill(pid, SIGKILL);
 }
 
+bool k2_pid_alive(int pid)
+{
+	char path[64], buf[256], *rp;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* "pid (comm) S ...": a zombie (killed, not yet reaped by mpirun) is gone too. */
+	rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+}
+
 static int run(struct k2_job *j, struct k2_err *e)
 {
 	if (j->rank == 0)

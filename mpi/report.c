@@ -179,7 +179,7 @@ void k2_report_table(struct k2_coord *c, FILE *f)
 	const struct k2_final *fin = c->fin;
 	char roles[256], lat[256], it[16], rate[16];
 	uint32_t improved = 0;
-	uint64_t tried = 0, acc = 0, relayed = 0;
+	uint64_t tried = 0, acc = 0, relayed = 0, saved = 0;
 
 	if (c->tty)
 		clear_block(c);
@@ -210,6 +210,7 @@ void k2_report_table(struct k2_coord *c, FILE *f)
 		tried += w->swaps_tried;
 		acc += w->swaps_acc;
 		relayed += w->cex_relayed;
+		saved += w->cex_saved;
 	}
 	if (!fin || !fin->composed) {
 		fprintf(f, "no result: the composition failed\n");
@@ -220,11 +221,18 @@ void k2_report_table(struct k2_coord *c, FILE *f)
 		fin->slots_before, fin->slots_after, improved, c->nw);
 	fprintf(f, "proofs: %s; interpreter: %u inputs run the same\n", fin->whole,
 		fin->res.interp_inputs);
+	if (c->j->args->compose_check)
+		fprintf(f, "compose check: %u random sets of proven rewrites: %u equivalent, %u "
+			"different%s%s, %u unknown\n", fin->cc_tried, fin->cc_equiv, fin->cc_diff,
+			fin->cc_diff ? " (first: " : "", fin->cc_diff ? fin->cc_first_diff : "",
+			fin->cc_unknown);
 	latency_words(c, lat, sizeof(lat));
 	fprintf(f, "kernel: %s; latency %s\n", fin->kernel, lat);
-	fprintf(f, "exchange: %llu counterexamples found, %llu copies relayed; %llu/%llu replica "
-		"exchanges between ranks accepted; %u rank%s dropped\n",
+	fprintf(f, "exchange: %llu counterexamples found, %llu copies relayed, %llu candidates "
+		"refuted by another rank's; %llu/%llu replica exchanges between ranks accepted; "
+		"%u rank%s dropped\n",
 		(unsigned long long)c->cex_found, (unsigned long long)relayed,
+		(unsigned long long)saved,
 		(unsigned long long)acc, (unsigned long long)tried, c->dropped,
 		c->dropped == 1 ? "" : "s");
 	fprintf(f, "time: %.1f s of search (%s), %.1f s to finish%s%s; output %s%s\n",

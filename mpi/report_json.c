@@ -1,6 +1,7 @@
 /* mpi/report_json.c: --report FILE.json, and the rows rank 0 sends for the trace's /search. */
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,9 +63,11 @@ static void windows_json(const struct k2_coord *c, FILE *f)
 		jnum(f, w->seconds);
 		fprintf(f, ", \"proofs\": %u, \"equivalent\": %u, \"different\": %u, "
 			"\"unknown\": %u, \"unsafe\": %u, \"counterexamples\": %u, "
-			"\"cex_relayed\": %llu, \"swaps\": [%llu, %llu], \"best_kernel\": %d}",
+			"\"cex_relayed\": %llu, \"cex_rejected_elsewhere\": %llu, "
+			"\"swaps\": [%llu, %llu], \"best_kernel\": %d}",
 			w->n_cands, w->equivalent, w->different, w->unknown, w->unsafe, w->n_cex,
-			(unsigned long long)w->cex_relayed, (unsigned long long)w->swaps_acc,
+			(unsigned long long)w->cex_relayed, (unsigned long long)w->cex_saved,
+			(unsigned long long)w->swaps_acc,
 			(unsigned long long)w->swaps_tried, k ? k->kernel : -1);
 	}
 	fputs("\n    ]", f);
@@ -91,7 +94,7 @@ static void result_json(const struct k2_coord *c, FILE *f, bool *first)
 	jkey(f, "proof", first);
 	jstr(f, fin->whole);
 	jkey(f, "proven", first);
-	fputs(c->j->args->test_prover && fin->res.improved ? "false" : "true", f);
+	fputs("true", f); /* nothing unproven is ever written */
 	jkey(f, "interp_inputs", first);
 	fprintf(f, "%u", fin->res.interp_inputs);
 	jkey(f, "kernel", first);
@@ -120,8 +123,21 @@ static void result_json(const struct k2_coord *c, FILE *f, bool *first)
 	fputs(", ", f);
 	jnum(f, m && m->measured ? m->pps : NAN);
 	fputs("]", f);
+	jkey(f, "compose_check", first);
+	fprintf(f, "{\"tried\": %u, \"equivalent\": %u, \"different\": %u, \"unknown\": %u}",
+		fin->cc_tried, fin->cc_equiv, fin->cc_diff, fin->cc_unknown);
 	jkey(f, "output", first);
 	jstr(f, fin->wrote ? c->j->args->output : "");
+}
+
+/* The sum over windows of one u64 counter of struct k2_cwin. */
+static uint64_t sum(const struct k2_coord *c, size_t off)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < c->nw; i++)
+		n += *(const uint64_t *)((const char *)&c->w[i] + off);
+	return n;
 }
 
 int k2_report_json(struct k2_coord *c, const char *path, struct k2_err *e)
@@ -176,7 +192,13 @@ int k2_report_json(struct k2_coord *c, const char *path, struct k2_err *e)
 	fputs(c->j->cfg.cluster.tempering ? "true" : "false", f);
 	jkey(f, "counterexamples_found", &first);
 	fprintf(f, "%llu", (unsigned long long)c->cex_found);
-	jkey(f, "cex_messages", &first);
+	jkey(f, "cex_relayed", &first);
+	fprintf(f, "%llu", (unsigned long long)sum(c, offsetof(struct k2_cwin, cex_relayed)));
+	jkey(f, "cex_rejected_elsewhere", &first);
+	fprintf(f, "%llu", (unsigned long long)sum(c, offsetof(struct k2_cwin, cex_saved)));
+	jkey(f, "proposals", &first);
+	fprintf(f, "%llu", (unsigned long long)sum(c, offsetof(struct k2_cwin, iters)));
+	jkey(f, "messages_sent_by_rank0", &first);
 	fprintf(f, "%llu", (unsigned long long)c->out.sent);
 	jkey(f, "bytes_sent_by_rank0", &first);
 	fprintf(f, "%llu", (unsigned long long)c->out.bytes);
@@ -329,6 +351,7 @@ void k2_trace_final(struct k2_coord *c)
 		r.unsafe = w->unsafe;
 		r.pool_cex = w->n_cex;
 		r.cex_relayed = w->cex_relayed;
+		r.cex_saved = w->cex_saved;
 		r.swaps_tried = w->swaps_tried;
 		r.swaps_acc = w->swaps_acc;
 		r.kernel = k ? k->kernel : -1;

@@ -14,7 +14,10 @@ struct k2_worker {
 	struct k2_vm *vm;
 	struct k2_inputs *inputs;
 	struct k2_latency *lat;
-	struct k2_test_prover *tp;
+	struct k2_smt *smt;         /* one z3 session for every window this rank searches */
+	struct k2_wprover *wp;
+	uint32_t saved;             /* candidates only another rank's counterexample refuted */
+	uint32_t saved_sent;
 	struct k2_wsearch *s;
 	int32_t win;                /* -1: none */
 	uint32_t epoch, pos, group;
@@ -61,9 +64,9 @@ static void remember(struct k2_worker *w, uint64_t h)
 static void drop_search(struct k2_worker *w)
 {
 	k2_wsearch_free(w->s);
-	k2_test_prover_free(w->tp);
+	k2_wprover_free(w->wp);
 	w->s = NULL;
-	w->tp = NULL;
+	w->wp = NULL;
 	w->win = -1;
 	w->cex_sent = 0;
 	w->n_known = 0;
@@ -83,7 +86,7 @@ static void pt_counts(const struct k2_wsearch *s, uint64_t *tried, uint64_t *acc
 }
 
 /* A new search on window `win` from tests (the window's initial ones, or the old search's);
- * w->s and w->tp must be free. */
+ * w->s and w->wp must be free. */
 static int build(struct k2_worker *w, uint32_t win, struct k2_wstate *const *tests, uint32_t n,
 		 struct k2_err *e)
 {
@@ -93,17 +96,14 @@ static int build(struct k2_worker *w, uint32_t win, struct k2_wstate *const *tes
 
 	cfg.search.beta_max = w->bmax;
 	cfg.search.beta_min = w->bmin;
-	K2_WSEARCH_OPTS(o, .cfg = &cfg, .seed = w->seed, .latency = w->lat);
-	if (w->j->args->test_prover) {
-		err = k2_test_prover_new(w->j, w->vm, w->inputs, win, &w->tp, &pr, e);
-		if (err)
-			return err;
-		o.prover = &pr;
-	}
+	K2_WSEARCH_OPTS(o, .cfg = &cfg, .seed = w->seed, .latency = w->lat, .prover = &pr);
+	err = k2_wprover_new(w->smt, w->vm, w->j->an, &w->j->wins[win], &w->wp, &pr, e);
+	if (err)
+		return err;
 	err = k2_wsearch_new(w->vm, w->j->an, &w->j->wins[win], tests, n, &o, &w->s, e);
 	if (err) {
-		k2_test_prover_free(w->tp);
-		w->tp = NULL;
+		k2_wprover_free(w->wp);
+		w->wp = NULL;
 	}
 	return err;
 }
@@ -129,7 +129,7 @@ static int start_window(struct k2_worker *w, uint32_t win, struct k2_err *e)
 static int restart_window(struct k2_worker *w, struct k2_err *e)
 {
 	struct k2_wsearch *old = w->s;
-	struct k2_test_prover *old_tp = w->tp;
+	struct k2_wprover *old_wp = w->wp;
 	uint32_t n = k2_wsearch_n_tests(old), win = (uint32_t)w->win, cn = 0;
 	struct k2_wstate **tests = calloc(n + 1, sizeof(*tests));
 	double cost, beta;
@@ -140,7 +140,7 @@ static int restart_window(struct k2_worker *w, struct k2_err *e)
 	for (uint32_t i = 0; i < n; i++)
 		tests[i] = (struct k2_wstate *)k2_wsearch_test(old, i);
 	w->s = NULL;
-	w->tp = NULL;
+	w->wp = NULL;
 	err = build(w, win, tests, n, e);
 	for (uint32_t i = 0; !err && i < k2_wsearch_n_best(old); i++) {
 		const struct k2_wcand *c = k2_wsearch_best(old, i);
@@ -151,7 +151,7 @@ static int restart_window(struct k2_worker *w, struct k2_err *e)
 		err = k2_wsearch_set_cold(w->s, w->cold, cn, e);
 	free(tests);
 	k2_wsearch_free(old);
-	k2_test_prover_free(old_tp);
+	k2_wprover_free(old_wp);
 	memset(&w->prev, 0, sizeof(w->prev));
 	w->pt_tried = w->pt_acc = 0;
 	return err;
@@ -159,20 +159,52 @@ static int restart_window(struct k2_worker *w, struct k2_err *e)
 
 /* ---- records from rank 0 ------------------------------------------------------------------ */
 
+/*
+ * A counterexample travels as one blob, opaque to rank 0: u32 state length, the packed state
+ * (k2_wstate_pack), u32 n and the n slots of the candidate it refuted (n 0: unknown).
+ */
+static int blob_parse(struct k2_buf *b, const uint8_t **st, uint32_t *st_len,
+		      struct bpf_insn **cand, uint32_t *n)
+{
+	*st_len = k2_buf_get_u32(b);
+	*st = k2_buf_view(b, *st_len);
+	*cand = k2_buf_get_insns(b, n, 1u << 16);
+	return *st && !b->bad ? 0 : -EPROTO;
+}
+
 static int take_cex(struct k2_worker *w, struct k2_buf *b, struct k2_err *e)
 {
 	uint32_t win = k2_buf_get_u32(b), origin = k2_buf_get_u32(b), len = k2_buf_get_u32(b);
-	const uint8_t *p = k2_buf_view(b, len);
+	const uint8_t *p = k2_buf_view(b, len), *st;
+	struct k2_buf blob = { .p = (uint8_t *)p, .len = len };
+	struct bpf_insn *cand = NULL;
+	uint32_t st_len, n = 0;
+	bool saved = false;
 	int r;
 
 	if (!p || (int32_t)win != w->win || !w->s)
 		return 0;
-	r = k2_wsearch_add_test_packed(w->s, p, len, e);
+	if (blob_parse(&blob, &st, &st_len, &cand, &n)) {
+		free(cand);
+		return k2_err_set(e, -EPROTO, "rank %d: bad counterexample from rank %u",
+				  w->j->rank, origin);
+	}
+	if (cand && n) {
+		struct k2_wscore sc;
+
+		/* Would this rank's own tests have let the candidate through to z3? */
+		if (!k2_wsearch_score(w->s, cand, n, &sc, e) && !sc.error && !sc.unsafe)
+			saved = true;
+	}
+	free(cand);
+	r = k2_wsearch_add_test_packed(w->s, st, st_len, e);
 	if (r < 0)
 		return r;
-	k2_job_log(w->j, "cex import window %u hash %016llx from rank %u%s", win,
+	w->saved += saved && r;
+	k2_job_log(w->j, "cex import window %u hash %016llx from rank %u%s%s", win,
 		   (unsigned long long)k2_hash64(p, len, K2_HASH_INIT), origin,
-		   r ? "" : " (already there)");
+		   r ? "" : " (already there)", saved && r ? " (refutes a candidate our tests "
+		   "pass)" : "");
 	return 0;
 }
 
@@ -326,6 +358,8 @@ static void put_stats(struct k2_worker *w, struct k2_buf *b, double slice)
 	k2_buf_u32(b, st.n_imported);
 	k2_buf_f64(b, st.best_perf);
 	k2_buf_f64(b, st.orig_perf);
+	k2_buf_u32(b, w->saved - w->saved_sent);
+	w->saved_sent = w->saved;
 	w->prev = st;
 	w->pt_tried = tried;
 	w->pt_acc = acc;
@@ -335,23 +369,35 @@ static void put_new_cex(struct k2_worker *w, struct k2_buf *b)
 {
 	for (; w->cex_sent < k2_wsearch_n_cex(w->s); w->cex_sent++) {
 		const struct k2_wstate *st = k2_wsearch_cex(w->s, w->cex_sent);
+		const struct bpf_insn *cand;
+		struct k2_buf blob = { 0 };
 		size_t need = 0;
+		uint32_t n = 0;
 		void *p;
 
 		k2_wstate_pack(st, NULL, 0, &need);
-		p = malloc(need);
+		p = malloc(need + 1);
 		if (!p || k2_wstate_pack(st, p, need, NULL) < 0) {
 			free(p);
+			continue;
+		}
+		cand = k2_wprover_refuted(w->wp, k2_hash64(p, need, K2_HASH_INIT), &n);
+		k2_buf_u32(&blob, (uint32_t)need);
+		k2_buf_put(&blob, p, need);
+		k2_buf_insns(&blob, cand, cand ? n : 0);
+		free(p);
+		if (blob.bad) {
+			k2_buf_free(&blob);
 			continue;
 		}
 		k2_buf_u8(b, K2_R_CEX);
 		k2_buf_u32(b, (uint32_t)w->win);
 		k2_buf_u32(b, (uint32_t)w->j->rank);
-		k2_buf_u32(b, (uint32_t)need);
-		k2_buf_put(b, p, need);
+		k2_buf_u32(b, (uint32_t)blob.len);
+		k2_buf_put(b, blob.p, blob.len);
 		k2_job_log(w->j, "cex found window %d hash %016llx", w->win,
-			   (unsigned long long)k2_hash64(p, need, K2_HASH_INIT));
-		free(p);
+			   (unsigned long long)k2_hash64(blob.p, blob.len, K2_HASH_INIT));
+		k2_buf_free(&blob);
 	}
 }
 
@@ -441,6 +487,8 @@ int k2_worker_new(struct k2_job *j, struct k2_worker **out, struct k2_err *e)
 	if (!err)
 		err = k2_inputs_new(j->prog, w->vm, &j->cfg, n_in < 64 ? 64 : n_in,
 				    k2_job_seed(j, 0x1a2b, 0, 0), &w->inputs, e);
+	if (!err)
+		err = k2_cluster_smt_new(&j->cfg, &w->smt, e);
 	if (!err && j->cfg.search.objective == K2_OBJ_LATENCY)
 		err = k2_latency_load(j->cfg.search.latency_table, &w->lat, e);
 	if (err) {
@@ -457,7 +505,7 @@ void k2_worker_free(struct k2_worker *w)
 	if (!w)
 		return;
 	drop_search(w);
-	k2_test_prover_free(w->tp);
+	k2_smt_free(w->smt);
 	k2_latency_free(w->lat);
 	k2_inputs_free(w->inputs);
 	k2_vm_free(w->vm);
