@@ -14,8 +14,8 @@ rank_pid() {
 }
 
 mpirun --allow-run-as-root --oversubscribe --mca btl self,vader --enable-recovery -np 4 \
-	"$K2C" "$P" -o "$T/o.o" --budget 14 $QUICK --set cluster.heartbeat_timeout_ms=2000 \
-	--set smt.timeout_ms=1000 --report "$T/r.json" --no-trace --log "$T/log" \
+	"$K2C" "$P" -o "$T/o.o" --budget 14 $QUICK \
+	--report "$T/r.json" --no-trace --log "$T/log" \
 	>"$T/out.txt" 2>&1 &
 mp=$!
 pid=
