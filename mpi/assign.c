@@ -97,6 +97,15 @@ static void ladder(const struct k2_coord *c, uint32_t pos, uint32_t g, double *b
  * u32 round, then records (the window's pools for a rank that joins it), END. */
 static void send_assign(struct k2_coord *c, int rank, bool joins)
 {
+	/* Sent by k2_sched_flush once every decision of this turn is made: a rank told "alone
+	 * on window 7" and at once "first of two" could otherwise run a slice in between,
+	 * which would make --iters runs depend on timing. */
+	c->r[rank].assign_due = true;
+	c->r[rank].assign_joins |= joins;
+}
+
+static void assign_now(struct k2_coord *c, int rank, bool joins)
+{
 	struct k2_crank *r = &c->r[rank];
 	struct k2_buf b = { 0 };
 	uint32_t g = 0;
@@ -123,6 +132,19 @@ static void send_assign(struct k2_coord *c, int rank, bool joins)
 		k2_pool_put_all(c, (uint32_t)r->win, &b);
 	k2_buf_u8(&b, K2_R_END);
 	k2_coord_send(c, rank, K2_T_ASSIGN, &b);
+}
+
+void k2_sched_flush(struct k2_coord *c)
+{
+	for (int rank = 0; rank < c->j->size; rank++) {
+		struct k2_crank *r = &c->r[rank];
+
+		if (!r->assign_due)
+			continue;
+		r->assign_due = false;
+		assign_now(c, rank, r->assign_joins);
+		r->assign_joins = false;
+	}
 }
 
 static void renumber(struct k2_coord *c, uint32_t win, int except)
@@ -244,6 +266,7 @@ void k2_sched_fill(struct k2_coord *c)
 		k2_sched_assign(c, rank, win);
 	}
 	steal(c);
+	k2_sched_flush(c);
 }
 
 static void finish_window(struct k2_coord *c, uint32_t win, const char *why)
@@ -293,6 +316,7 @@ void k2_sched_tick(struct k2_coord *c)
 	}
 	if (changed)
 		k2_sched_fill(c);
+	k2_sched_flush(c);
 }
 
 void k2_sched_drop(struct k2_coord *c, int rank, const char *why)

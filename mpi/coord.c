@@ -420,6 +420,7 @@ static int step(struct k2_coord *c, struct k2_err *e)
 	else
 		k2_sched_tick(c);
 	k2_cbench_submit_new(c);
+	k2_sched_flush(c);
 	flush_all(c);
 	timers(c);
 	if (!busy) {

@@ -103,6 +103,7 @@ struct k2_crank {
 	struct k2_buf upd;         /* UPDATE records waiting to be sent */
 	struct k2_buf held;        /* --iters: its report of the round, until all are in */
 	uint32_t windows;          /* assignments taken */
+	bool assign_due, assign_joins; /* an ASSIGN to send when the decisions are made */
 };
 
 /* What the bench said about one submitted program. */
@@ -186,6 +187,8 @@ void k2_sched_fill(struct k2_coord *c);
 void k2_sched_tick(struct k2_coord *c);
 void k2_sched_drop(struct k2_coord *c, int rank, const char *why);
 void k2_sched_exchange(struct k2_coord *c, uint32_t win);
+/* Sends the ASSIGNs decided since the last call (one per rank, with its final ladder). */
+void k2_sched_flush(struct k2_coord *c);
 bool k2_sched_finished(const struct k2_coord *c);
 
 /* pool.c: a window's shared pools at rank 0. */
