@@ -1,4 +1,4 @@
-/* mpi/compose_check.c: --compose-check: random sets of proven window rewrites, proven whole by z3. */
+/* mpi/compose_check.c: --compose-check: random sets of proven window rewrites, proven whole. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -82,6 +82,12 @@ struct k2_cwin {
 	double rate;               /* proposals per second, all its ranks (last slices) */
 	uint32_t ranks_ever;
 	uint32_t n_measured;       /* rewrites sent to the bench rank to be timed */
+	struct k2_cimp {           /* each time a smaller rewrite arrived (scaling benchmarks) */
+		double t;          /* search seconds (over resumed runs) */
+		uint32_t insns;
+		uint64_t iters;    /* the window's proposals then, all ranks */
+	} *imp;
+	uint32_t n_imp, cap_imp;
 	double t_first_best;       /* job time the current best size was first reached */
 };
 

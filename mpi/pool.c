@@ -85,7 +85,9 @@ int k2_pool_add_proven(struct k2_coord *c, uint32_t win, int origin, const struc
 {
 	struct k2_cwin *w = &c->w[win];
 	uint64_t h = k2_hash64(in, n * sizeof(*in), K2_HASH_INIT);
-	const struct k2_ccand *best = k2_pool_best(w);
+	const struct k2_ccand *bp = k2_pool_best(w);
+	/* A copy: the array is grown and shifted below. */
+	struct k2_ccand best = bp ? *bp : (struct k2_ccand){ 0 };
 	struct k2_ccand k = { 0 };
 	uint32_t at;
 
@@ -121,10 +123,14 @@ int k2_pool_add_proven(struct k2_coord *c, uint32_t win, int origin, const struc
 			w->proven_relayed++;
 		}
 	}
-	if (!best || cand_cmp(&k, best) < 0) {
+	if (!bp || cand_cmp(&k, &best) < 0) {
 		w->t_improved = k2_job_now(c->j);
-		if (!best || k.n_insns < best->n_insns)
+		if (!bp || k.n_insns < best.n_insns) {
 			w->t_first_best = w->t_improved;
+			if (grow((void **)&w->imp, &w->cap_imp, w->n_imp, sizeof(*w->imp)))
+				w->imp[w->n_imp++] = (struct k2_cimp){ k2_coord_search_time(c),
+								       k.n_insns, w->iters };
+		}
 		return 2;
 	}
 	return 1;
@@ -158,6 +164,9 @@ void k2_pool_free(struct k2_cwin *w)
 	free(w->cex);
 	free(w->cands);
 	free(w->members);
+	free(w->imp);
+	w->imp = NULL;
+	w->n_imp = 0;
 	w->cex = NULL;
 	w->cands = NULL;
 	w->members = NULL;

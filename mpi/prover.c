@@ -1,4 +1,4 @@
-/* mpi/prover.c: a worker's window prover: z3 (smt/), remembering what each counterexample refuted. */
+/* mpi/prover.c: a worker's window prover: z3 (smt/), remembering what each cex refuted. */
 #include <stdlib.h>
 #include <string.h>
 

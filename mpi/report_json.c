@@ -64,11 +64,18 @@ static void windows_json(const struct k2_coord *c, FILE *f)
 		fprintf(f, ", \"proofs\": %u, \"equivalent\": %u, \"different\": %u, "
 			"\"unknown\": %u, \"unsafe\": %u, \"counterexamples\": %u, "
 			"\"cex_relayed\": %llu, \"cex_rejected_elsewhere\": %llu, "
-			"\"swaps\": [%llu, %llu], \"best_kernel\": %d}",
+			"\"swaps\": [%llu, %llu], \"best_kernel\": %d, \"improvements\": [",
 			w->n_cands, w->equivalent, w->different, w->unknown, w->unsafe, w->n_cex,
 			(unsigned long long)w->cex_relayed, (unsigned long long)w->cex_saved,
 			(unsigned long long)w->swaps_acc,
 			(unsigned long long)w->swaps_tried, k ? k->kernel : -1);
+		/* [search seconds, insns, proposals of the window] per smaller rewrite */
+		for (uint32_t q = 0; q < w->n_imp; q++) {
+			fputs(q ? ", [" : "[", f);
+			jnum(f, w->imp[q].t);
+			fprintf(f, ", %u, %llu]", w->imp[q].insns, (unsigned long long)w->imp[q].iters);
+		}
+		fputs("]}", f);
 	}
 	fputs("\n    ]", f);
 }

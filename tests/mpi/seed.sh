@@ -11,6 +11,7 @@ for i in 1 2; do
 done
 check_result "$P" "$T/o1.o" "$T/r1.json"
 cmp "$T/o1.o" "$T/o2.o" || fail "the same seed gave two different outputs"
-w='[(x["proposals"], x["proofs"], x["equivalent"], x["different"], x["counterexamples"]) for x in r["windows"]]'
+w='[(x["proposals"], x["proofs"], x["equivalent"], x["different"], x["counterexamples"])
+	for x in r["windows"]]'
 [ "$(j "$T/r1.json" "$w")" = "$(j "$T/r2.json" "$w")" ] || fail "per-window counts differ"
 echo "ok: seed 7 twice at np 3: identical outputs ($(j "$T/r1.json" 'r["proposals"]') proposals)"
