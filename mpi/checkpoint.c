@@ -18,7 +18,7 @@
  * a u64 FNV-1a hash of everything before it. Times are search seconds (across resumes).
  */
 #define CK_MAGIC "K2CKPT\r\n"
-#define CK_VERSION 1
+#define CK_VERSION 2 /* 2: counterexamples carry the candidate they refuted */
 
 struct k2_ckpt {
 	struct k2_buf b;           /* the whole file */
