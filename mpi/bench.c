@@ -27,6 +27,7 @@ int k2_cbench_submit(struct k2_coord *c, int32_t win, const struct bpf_insn *ins
 	s = &c->subs[c->n_subs];
 	memset(s, 0, sizeof(*s));
 	s->win = win;
+	s->measure = flags & K2_BQ_MEASURE;
 	s->hash = k2_hash64(insns, n * sizeof(*insns), K2_HASH_INIT);
 	k2_buf_u32(&b, c->n_subs);
 	k2_buf_u8(&b, flags);
@@ -61,6 +62,15 @@ static struct k2_buf *reqs_of(struct k2_coord *c, uint32_t i)
 	return &c->reqs[i];
 }
 
+/* One timing at a time: the final program's verdict must not queue behind many. */
+static bool measuring(const struct k2_coord *c)
+{
+	for (uint32_t i = 0; i < c->n_subs; i++)
+		if (!c->subs[i].done && c->subs[i].measure)
+			return true;
+	return false;
+}
+
 /* The program with only window `win` rewritten by `k` (the bench checks rewrites one by one,
  * so that a refused one is known before the final composition). */
 static int single(struct k2_coord *c, uint32_t win, struct k2_ccand *k)
@@ -85,7 +95,7 @@ static int single(struct k2_coord *c, uint32_t win, struct k2_ccand *k)
 	/* A bench rank of its own also times each window's best rewrites (top_k of them) while
 	 * the search runs; rank 0 serving itself only verifies them, its time is the search's. */
 	if (c->bench_dest != 0 && !c->bench_off[0] && c->j->cfg.bench.enabled &&
-	    c->w[win].n_measured < c->j->cfg.bench.top_k) {
+	    c->w[win].n_measured < c->j->cfg.bench.top_k && !measuring(c)) {
 		flags = K2_BQ_MEASURE | (c->j->cfg.bench.xdp_live ? K2_BQ_LIVE : 0);
 		c->w[win].n_measured++;
 	}
@@ -193,6 +203,9 @@ void k2_cbench_lost(struct k2_coord *c)
 		if (c->subs[i].done || i >= c->cap_reqs || !c->reqs[i].len)
 			continue;
 		k2_buf_put(&b, c->reqs[i].p, c->reqs[i].len);
+		/* Rank 0 only verifies single rewrites: its time belongs to the search. */
+		if (c->subs[i].win >= 0 && b.len > 4)
+			b.p[4] &= (uint8_t)~(K2_BQ_MEASURE | K2_BQ_LIVE);
 		k2_coord_send(c, 0, K2_T_BENCH_REQ, &b);
 	}
 }

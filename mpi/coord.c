@@ -264,9 +264,26 @@ static int inbox(struct k2_coord *c)
 
 /* ---- heartbeats --------------------------------------------------------------------------- */
 
+/* Submissions the bench role has not answered yet. */
+static uint32_t bench_pending(const struct k2_coord *c)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < c->n_subs; i++)
+		n += !c->subs[i].done;
+	return n;
+}
+
 static void heartbeats(struct k2_coord *c)
 {
 	double now = k2_job_now(c->j), timeout = k2_job_timeout(c->j);
+
+	/* Rank 0 was busy (serving the bench role itself, composing): what arrived meanwhile
+	 * is still waiting to be read, so the gap is nobody's silence. */
+	if (c->t_beats > 0 && now - c->t_beats > 1.0)
+		for (int rank = 1; rank < c->j->size; rank++)
+			c->r[rank].last_seen += now - c->t_beats;
+	c->t_beats = now;
 
 	for (int rank = 1; rank < c->j->size; rank++) {
 		struct k2_crank *r = &c->r[rank];
@@ -281,7 +298,12 @@ static void heartbeats(struct k2_coord *c)
 			k2_sched_drop(c, rank, "its process is gone");
 			continue;
 		}
-		if (now - r->last_seen > timeout) {
+		/* A process of this node that exists is more likely busy (z3 on a loaded
+		 * machine) than hung: it gets three times as long; a bench rank timing
+		 * candidates answers nothing until it is done. */
+		if (now - r->last_seen > timeout *
+		    (r->pid > 1 && !strcmp(r->host, c->j->host) ? 3 : 1) +
+		    (rank == c->bench_dest && bench_pending(c) ? 10 * timeout + 60 : 0)) {
 			char why[64];
 
 			snprintf(why, sizeof(why), "silent for %.1f s", now - r->last_seen);

@@ -130,6 +130,7 @@ struct k2_bsub {
 	int32_t win;
 	uint64_t hash;
 	bool done;
+	bool measure;              /* asked to be timed too */
 	struct k2_bres res;
 };
 
@@ -165,6 +166,8 @@ struct k2_coord {
 	double deadline;           /* job time */
 	uint32_t round;            /* --iters: rounds completed */
 	double t_status, t_ckpt, t_trace, t_compose;
+	double t_beats;            /* last heartbeat check (rank 0's own busy time is not
+				    * the other ranks' silence) */
 	bool compose_dirty;
 	int bench_dest;            /* the rank serving the bench role (0: rank 0 itself) */
 	struct k2_bsub *subs;
