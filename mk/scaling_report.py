@@ -95,45 +95,50 @@ def main():
     configs = [(True, True), (False, True), (True, False), (False, False)]
     it = {}
     for name, r in ir.items():
-        sh, te, s = re.match(r"iters-share(\w+)-temp(\w+)-s(\d+)\.json", name).groups()
-        it[(sh == "true", te == "true", int(s))] = r
-    iseeds = sorted({k[2] for k in it})
-    eff = {c: [] for c in configs}
-    for s in iseeds:
-        rs = {c: it.get((c[0], c[1], s)) for c in configs}
-        if any(v is None for v in rs.values()):
-            continue
-        # windows every configuration improved; target: the worst of their final sizes
-        starts = None
-        for r in rs.values():
-            imp = {w["start"] for w in r["windows"] if w.get("improvements")}
-            starts = imp if starts is None else starts & imp
-        for c, r in rs.items():
-            total = 0
-            for st in sorted(starts or []):
-                target = max(min(i[1] for w in x["windows"] if w["start"] == st
-                                 for i in w["improvements"]) for x in rs.values())
-                total += window_proposals_to(r, st, target)
-            eff[c].append((total, len(starts or [])))
-    irows = []
-    for c in configs:
-        rs = [it[(c[0], c[1], s)] for s in iseeds if (c[0], c[1], s) in it]
-        if not rs:
-            continue
-        irows.append((c, med([r["insns_after"] for r in rs]),
-                      med([e[0] for e in eff[c]]) if eff[c] else None,
-                      med([e[1] for e in eff[c]]) if eff[c] else None,
-                      med([r["counterexamples_found"] for r in rs]),
-                      med([r["cex_relayed"] for r in rs]),
-                      med([r["cex_rejected_elsewhere"] for r in rs]),
-                      med([sum(w["swaps"][0] for w in r["windows"]) for r in rs]),
-                      med([r["proposals"] for r in rs]), len(rs)))
+        prog, sh, te, s = re.match(r"iters-(\w+?)-share(\w+)-temp(\w+)-s(\d+)\.json",
+                                   name).groups()
+        it[(prog, sh == "true", te == "true", int(s))] = r
+    eprogs = sorted({k[0] for k in it})
+    iseeds = sorted({k[3] for k in it})
+    irows = {}
+    for prog in eprogs:
+        eff = {c: [] for c in configs}
+        for s in iseeds:
+            rs = {c: it.get((prog, c[0], c[1], s)) for c in configs}
+            if any(v is None for v in rs.values()):
+                continue
+            # windows every configuration improved; target: the worst of their best sizes
+            starts = None
+            for r in rs.values():
+                imp = {w["start"] for w in r["windows"] if w.get("improvements")}
+                starts = imp if starts is None else starts & imp
+            for c, r in rs.items():
+                total = 0
+                for st in sorted(starts or []):
+                    target = max(min(i[1] for w in x["windows"] if w["start"] == st
+                                     for i in w["improvements"]) for x in rs.values())
+                    total += window_proposals_to(r, st, target)
+                eff[c].append((total, len(starts or [])))
+        irows[prog] = []
+        for c in configs:
+            rs = [it[(prog, c[0], c[1], s)] for s in iseeds if (prog, c[0], c[1], s) in it]
+            if not rs:
+                continue
+            irows[prog].append((c, med([r["insns_after"] for r in rs]),
+                                med([e[0] for e in eff[c]]) if eff[c] else None,
+                                med([e[1] for e in eff[c]]) if eff[c] else None,
+                                med([r["counterexamples_found"] for r in rs]),
+                                med([r["cex_relayed"] for r in rs]),
+                                med([r["cex_rejected_elsewhere"] for r in rs]),
+                                med([sum(w["swaps"][0] for w in r["windows"]) for r in rs]),
+                                med([r["proposals"] for r in rs]), len(rs),
+                                rs[0]["insns_before"]))
 
     with open(md + ".tmp", "w") as f:
         p0 = next(iter(runs.values()))
         f.write("# k2-cluster scaling (`make bench-scaling`)\n\n")
         f.write("```\n" + env + "\n```\n\n")
-        f.write("Program `%s` (%d instructions, %d windows). Every number is the median "
+        f.write("Time scaling: `%s` (%d instructions, %d windows). Every number is the median "
                 "over seeds %s. **This machine has 2 cores shared with other work**: "
                 "np > 2 is oversubscribed, so wall-clock scaling stops at 2 ranks' worth of "
                 "CPU; np 1 and 2 run rank 0's coordination inside a searching rank, from "
@@ -157,21 +162,25 @@ def main():
         if pi:
             f.write("## Search efficiency (np 4, %d proposals per unit of window "
                     "difficulty, independent of the machine)\n\n" % pi["iters_per_difficulty"])
-            f.write("Rank 0 coordinates, 3 workers. Shared pools off: a counterexample stays "
-                    "with the rank that found it. Tempering off: every rank's chains run at "
-                    "beta_max, no exchange between ranks. Proposals to target: summed over "
-                    "the windows every configuration improved (same seed), the window's "
-                    "proposals (all ranks) when it first reached the largest of the four "
-                    "configurations' final sizes.\n\n")
-            f.write("| shared cex | tempering | final insns | proposals to target | windows | "
-                    "cex found | cex relayed | refuted by another rank's cex | "
-                    "rank exchanges accepted | proposals | runs |\n")
-            f.write("|---|---|---|---|---|---|---|---|---|---|---|\n")
-            for (c, fin, pt, nw, cex, rel, sav, sw, prop, n) in irows:
-                f.write("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n" % (
-                    "on" if c[0] else "off", "on" if c[1] else "off", fmt(fin, ".0f"),
-                    fmt(pt, ".0f"), fmt(nw, ".0f"), fmt(cex, ".0f"), fmt(rel, ".0f"),
-                    fmt(sav, ".0f"), fmt(sw, ".0f"), fmt(prop, ".0f"), n))
+            f.write("Rank 0 coordinates, 3 workers, the same proposals in every run. Shared "
+                    "pools off: a counterexample stays with the rank that found it. Tempering "
+                    "off: every rank's chains run at beta_max, no exchange between ranks. "
+                    "Proposals to target: summed over the windows every configuration "
+                    "improved (same seed), the window's proposals (all ranks) when it first "
+                    "reached the largest of the four configurations' best sizes (lower is "
+                    "better).\n\n")
+            for prog in eprogs:
+                f.write("### %s (%d instructions)\n\n" % (prog, irows[prog][0][10]))
+                f.write("| shared cex | tempering | final insns | proposals to target | "
+                        "windows | cex found | cex relayed | refuted by another rank's cex | "
+                        "rank exchanges accepted | proposals | runs |\n")
+                f.write("|---|---|---|---|---|---|---|---|---|---|---|\n")
+                for (c, fin, pt, nw, cex, rel, sav, sw, prop, n, _) in irows[prog]:
+                    f.write("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n" % (
+                        "on" if c[0] else "off", "on" if c[1] else "off", fmt(fin, ".0f"),
+                        fmt(pt, ".0f"), fmt(nw, ".0f"), fmt(cex, ".0f"), fmt(rel, ".0f"),
+                        fmt(sav, ".0f"), fmt(sw, ".0f"), fmt(prop, ".0f"), n))
+                f.write("\n")
         f.write("\nPlot: `results/scaling.png`. Raw reports: `results/scaling/*.json`.\n")
     os.replace(md + ".tmp", md)
 
@@ -191,11 +200,16 @@ def main():
     ax[1].set_title("size over time, seed %d" % seeds[0])
     ax[1].legend()
     if irows:
-        labels = ["cex %s\ntemp %s" % ("on" if c[0] else "off", "on" if c[1] else "off")
-                  for c, *_ in irows]
-        ax[2].bar(labels, [(r[2] or 0) / 1e3 for r in irows])
+        width = 0.8 / max(1, len(eprogs))
+        for k, prog in enumerate(eprogs):
+            xs = [i + k * width for i in range(len(irows[prog]))]
+            ax[2].bar(xs, [(r[2] or 0) / 1e3 for r in irows[prog]], width, label=prog)
+        ax[2].set_xticks([i + width * (len(eprogs) - 1) / 2 for i in range(len(configs))])
+        ax[2].set_xticklabels(["cex %s\ntemp %s" % ("on" if c[0] else "off",
+                                                    "on" if c[1] else "off") for c in configs])
         ax[2].set_ylabel("proposals to target (k)")
-        ax[2].set_title("search efficiency, np 4")
+        ax[2].set_title("search efficiency, np 4 (lower is better)")
+        ax[2].legend()
     fig.tight_layout()
     fig.savefig(png + ".tmp.png", dpi=90)
     os.replace(png + ".tmp.png", png)

@@ -7,6 +7,13 @@
 
 /* STOP to every searching rank; their last reports and BYEs are taken until all answered or
  * the heartbeat timeout passed (the silent ones are dropped). */
+static bool local_alive(const struct k2_coord *c, int rank)
+{
+	const struct k2_crank *r = &c->r[rank];
+
+	return r->pid > 1 && !strcmp(r->host, c->j->host) && k2_pid_alive(r->pid);
+}
+
 static void stop_searchers(struct k2_coord *c)
 {
 	double t0 = k2_job_now(c->j), limit = k2_job_timeout(c->j) + 5;
@@ -22,14 +29,18 @@ static void stop_searchers(struct k2_coord *c)
 		k2_buf_u32(&b, 0);
 		k2_coord_send(c, rank, K2_T_STOP, &b);
 	}
-	while (waiting && k2_job_now(c->j) - t0 < limit) {
+	/* A rank inside a z3 query answers when it returns: one of this node that is still
+	 * there gets three times as long. */
+	while (waiting && k2_job_now(c->j) - t0 < 3 * limit) {
 		struct timespec ts = { 0, 1000000 };
+		bool late = k2_job_now(c->j) - t0 >= limit;
 
 		if (k2_coord_pump(c) <= 0)
 			nanosleep(&ts, NULL);
 		waiting = false;
 		for (int rank = 0; rank < c->j->size; rank++)
-			waiting |= c->r[rank].searcher && !c->r[rank].dropped && !c->r[rank].bye;
+			waiting |= c->r[rank].searcher && !c->r[rank].dropped && !c->r[rank].bye &&
+				   (!late || local_alive(c, rank));
 		if (c->local && !c->local_done)
 			waiting = true;
 	}
@@ -174,8 +185,8 @@ static void kernel_words(struct k2_coord *c, struct k2_final *f)
 		snprintf(f->whole, sizeof(f->whole), "program unchanged");
 	else
 		snprintf(f->whole, sizeof(f->whole), "each window proven under its precondition "
-			 "(whole program: %s)", f->res.whole == K2_WHOLE_UNKNOWN ?
-			 f->res.whole_why : "not run");
+			 "(whole program: %s)", f->res.whole != K2_WHOLE_UNKNOWN ? "not run" :
+			 f->res.whole_why[0] ? f->res.whole_why : "z3 gave no answer in time");
 }
 
 /* Times the final program against the original (the bench rank, or rank 0 itself). */
@@ -192,12 +203,58 @@ static void measure(struct k2_coord *c, struct k2_final *f)
 	k2_cbench_wait(c, f->measure_sub);
 }
 
+/*
+ * k2_splice maps the k-th old slot of an edit to the k-th slot of its replacement, which may
+ * be the second half of an ld_imm64 or break the order; the writer wants survivors in order
+ * on instruction starts. Such old instructions count as deleted (their line info goes; the
+ * relocations are derived from the new instructions anyway).
+ */
+/* halves[i]: slot i is the second half of an ld_imm64 (a scan from the start). */
+static bool *second_halves(const struct bpf_insn *insns, uint32_t n)
+{
+	bool *h = calloc(n + 1, sizeof(*h));
+
+	for (uint32_t i = 0; h && i < n; i++)
+		if (insns[i].code == (BPF_LD | BPF_IMM | BPF_DW) && i + 1 < n)
+			h[++i] = true;
+	return h;
+}
+
+static int map_fix(const struct k2_prog *old, const struct k2_opt_result *res, int32_t *map,
+		   struct k2_err *e)
+{
+	bool *ho = second_halves(old->insns, old->n_insns);
+	bool *hn = second_halves(res->insns, res->n_insns);
+	int32_t last = -1;
+
+	if (!ho || !hn) {
+		free(ho);
+		free(hn);
+		return k2_err_set(e, -ENOMEM, "out of memory");
+	}
+	for (uint32_t i = 0; i < old->n_main; i++) {
+		int32_t v = map[i];
+
+		if (ho[i] || v < 0)
+			continue;
+		if (v <= last || (uint32_t)v >= res->n_insns || hn[v])
+			map[i] = -1;
+		else
+			last = v;
+	}
+	free(ho);
+	free(hn);
+	return 0;
+}
+
 static int write_output(struct k2_coord *c, struct k2_final *f, struct k2_err *e)
 {
 	struct k2_job *j = c->j;
 	int err = 0;
 
 	if (n_improved(&f->res))
+		err = map_fix(j->prog, &f->res, f->res.old_to_new, e);
+	if (!err && n_improved(&f->res))
 		err = k2_object_set_main(j->obj, j->prog, f->res.insns, f->res.n_insns,
 					 f->res.old_to_new, e);
 	if (!err)
@@ -240,8 +297,9 @@ static void reap(struct k2_coord *c)
 {
 	double t0 = k2_job_now(c->j);
 
-	/* They were sent STOP when dropped: a rank that was only slow ends by itself. */
-	while (dropped_alive(c) && k2_job_now(c->j) - t0 < 5) {
+	/* They were sent STOP when dropped: a rank that was only slow ends by itself (killing
+	 * it would make mpirun end the job with an error). */
+	while (dropped_alive(c) && k2_job_now(c->j) - t0 < 2 * k2_job_timeout(c->j)) {
 		struct timespec ts = { 0, 10000000 };
 
 		k2_outbox_poll(&c->out);

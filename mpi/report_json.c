@@ -130,6 +130,16 @@ static void result_json(const struct k2_coord *c, FILE *f, bool *first)
 	fputs(", ", f);
 	jnum(f, m && m->measured ? m->pps : NAN);
 	fputs("]", f);
+	jkey(f, "kernel_refused", first);
+	fputs("[", f);
+	for (uint32_t i = 0, n = 0; i < c->n_subs; i++) {
+		if (!c->subs[i].done || c->subs[i].res.verdict != 0)
+			continue;
+		fprintf(f, "%s{\"window\": %d, \"reason\": ", n++ ? ", " : "", c->subs[i].win);
+		jstr(f, c->subs[i].res.reason);
+		fputs("}", f);
+	}
+	fputs("]", f);
 	jkey(f, "compose_check", first);
 	fprintf(f, "{\"tried\": %u, \"equivalent\": %u, \"different\": %u, \"unknown\": %u}",
 		fin->cc_tried, fin->cc_equiv, fin->cc_diff, fin->cc_unknown);
