@@ -230,6 +230,26 @@ static void load_region(struct k2_enc *en, struct k2_state *st, uint32_t pc, uin
 	}
 }
 
+/*
+ * The region types a load or store is encoded against, and the condition of each. With
+ * memory-type concretization (the default) these are the types the register may have; with
+ * opts.no_memtype every access is encoded against every region, each guarded by an
+ * unsimplified test of the type term, so z3 and not the encoder rules the others out.
+ */
+static uint16_t acc_tm(const struct k2_enc *en, const struct k2_sv *p)
+{
+	return en->s->o.no_memtype ? ALL_TYPES : p->tm;
+}
+
+static Z3_ast acc_is(struct k2_enc *en, const struct k2_sv *p, uint8_t t)
+{
+	struct k2_smt *s = en->s;
+
+	if (!s->o.no_memtype)
+		return sv_is(s, p, t);
+	return k2s_keep(s, Z3_mk_eq(s->c, p->t, t_num(s, 8, t)));
+}
+
 /* The view of p as type t, or an unsupported condition when it has none. */
 static bool view_of(struct k2_enc *en, struct k2_state *st, uint32_t pc, const struct k2_sv *p,
 		    uint8_t t, Z3_ast gc, struct k2_sv *v)
@@ -252,9 +272,9 @@ int k2s_load(struct k2_enc *en, struct k2_state *st, uint32_t pc, const struct k
 	for (uint8_t t = 0; t < K2_T__COUNT; t++) {
 		Z3_ast gc;
 
-		if (!(p->tm & K2S_TM(t)))
+		if (!(acc_tm(en, p) & K2S_TM(t)))
 			continue;
-		gc = sv_is(s, p, t);
+		gc = acc_is(en, p, t);
 		sv_scalar(s, &res, t_n64(s, 0));
 		switch (t) {
 		case K2_T_CTX: {
@@ -362,9 +382,9 @@ int k2s_store(struct k2_enc *en, struct k2_state *st, uint32_t pc, const struct 
 	for (uint8_t t = 0; t < K2_T__COUNT; t++) {
 		Z3_ast gc;
 
-		if (!(p->tm & K2S_TM(t)))
+		if (!(acc_tm(en, p) & K2S_TM(t)))
 			continue;
-		gc = sv_is(s, p, t);
+		gc = acc_is(en, p, t);
 		switch (t) {
 		case K2_T_CTX: {
 			Z3_ast base = p->pt == K2_T_CTX && p->tm != K2S_TM(t)

@@ -10,6 +10,18 @@
  * (slot numbers of map elements) get (args equal) <-> (results equal). Axioms go to the
  * world, so both programs of a query and the cex extraction see them.
  */
+/*
+ * The offset argument of a memory's entry contents (byte-valued functions: packet, context,
+ * map values). Without offset concretization (opts.no_offset) offsets are compared by z3,
+ * not folded here, as reads from an array at symbolic indices would be.
+ */
+static Z3_ast off_eq(struct k2_smt *s, const struct k2_ackfun *f, Z3_ast a, Z3_ast b)
+{
+	if (s->o.no_offset && f->rw == 8 && !f->injective)
+		return k2s_keep(s, Z3_mk_eq(s->c, a, b));
+	return b_eq(s, a, b);
+}
+
 static Z3_ast args_eq(struct k2_smt *s, const struct k2_ackfun *f, const struct k2_ackapp *p,
 		      Z3_ast a0, Z3_ast a1)
 {
@@ -17,11 +29,11 @@ static Z3_ast args_eq(struct k2_smt *s, const struct k2_ackfun *f, const struct 
 
 	if (t_w(s, p->a[0]) != t_w(s, a0))
 		return s->fls;
-	e = b_eq(s, p->a[0], a0);
+	e = f->nargs == 1 ? off_eq(s, f, p->a[0], a0) : b_eq(s, p->a[0], a0);
 	if (f->nargs > 1 && t_bool(s, e) != 0) {
 		if (t_w(s, p->a[1]) != t_w(s, a1))
 			return s->fls;
-		e = b_and(s, e, b_eq(s, p->a[1], a1));
+		e = b_and(s, e, off_eq(s, f, p->a[1], a1));
 	}
 	return e;
 }

@@ -481,7 +481,7 @@ static Z3_lbool ask(struct agree *a, Z3_ast extra, Z3_model *m)
 		k2s_terms_add(s, &q, a->fix.v[i]);
 	if (extra)
 		k2s_terms_add(s, &q, extra);
-	r = k2s_check(s, s->o.no_offset ? s->sgen : s->sbv, q.v, q.n, m);
+	r = k2s_check(s, s->sbv, q.v, q.n, m);
 	k2s_terms_free(&q);
 	return r;
 }

@@ -44,6 +44,11 @@ static bool elem_key(struct k2_world *w, Z3_model m, uint32_t map_hint, Z3_ast e
 	return k2s_eval_bytes(s, m, elem, key, w->prog->maps[*map].key_size);
 }
 
+static const uint8_t *frozen_init(const struct k2_map *d)
+{
+	return k2s_map_frozen(d) ? d->init : NULL;
+}
+
 struct ment {
 	uint32_t map;
 	uint8_t key[512];
@@ -52,7 +57,7 @@ struct ment {
 };
 
 static struct ment *ment_get(struct ment **v, uint32_t *n, uint32_t *cap, uint32_t map,
-			     const uint8_t *key, uint32_t ks, uint32_t vs)
+			     const uint8_t *key, uint32_t ks, uint32_t vs, const uint8_t *init)
 {
 	for (uint32_t i = 0; i < *n; i++)
 		if ((*v)[i].map == map && !memcmp((*v)[i].key, key, ks))
@@ -72,6 +77,8 @@ static struct ment *ment_get(struct ment **v, uint32_t *n, uint32_t *cap, uint32
 	(*v)[*n].val = calloc(1, vs ? vs : 1);
 	if (!(*v)[*n].val)
 		return NULL;
+	if (init)
+		memcpy((*v)[*n].val, init, vs);
 	return &(*v)[(*n)++];
 }
 
@@ -100,7 +107,7 @@ static int cex_maps(struct k2_world *w, Z3_model m, struct k2_mapstate **out, st
 			if (!elem_key(w, m, f, fv->app[i].a[0], &map, key) || map >= p->n_maps)
 				continue;
 			me = ment_get(&ents, &n, &cap, map, key, p->maps[map].key_size,
-				      p->maps[map].value_size);
+				      p->maps[map].value_size, frozen_init(&p->maps[map]));
 			if (me && off < p->maps[map].value_size)
 				me->val[off] = (uint8_t)ev(s, m, fv->app[i].r);
 		}
@@ -111,7 +118,7 @@ static int cex_maps(struct k2_world *w, Z3_model m, struct k2_mapstate **out, st
 			if (!elem_key(w, m, f, fp->app[i].a[0], &map, key) || map >= p->n_maps)
 				continue;
 			me = ment_get(&ents, &n, &cap, map, key, p->maps[map].key_size,
-				      p->maps[map].value_size);
+				      p->maps[map].value_size, frozen_init(&p->maps[map]));
 			if (me)
 				me->present = ev(s, m, fp->app[i].r);
 		}
@@ -121,7 +128,8 @@ static int cex_maps(struct k2_world *w, Z3_model m, struct k2_mapstate **out, st
 			memset(key, 0, sizeof(key));
 			if (!k2s_eval_bytes(s, m, fo->app[i].a[0], key, 4))
 				continue;
-			me = ment_get(&ents, &n, &cap, f, key, 4, p->maps[f].value_size);
+			me = ment_get(&ents, &n, &cap, f, key, 4, p->maps[f].value_size,
+				      frozen_init(&p->maps[f]));
 			if (me)
 				me->present = ev(s, m, fo->app[i].r);
 		}

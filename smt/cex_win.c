@@ -77,6 +77,8 @@ int k2s_cex_wstate(struct k2_smt_window *sw, Z3_model m, struct k2_vm *vm, struc
 		val = calloc(1, vs ? vs : 1);
 		if (!val)
 			return -ENOMEM;
+		if (k2s_map_frozen(&p->maps[el->map]))
+			memcpy(val, p->maps[el->map].init, vs);
 		for (uint32_t a = 0; a < f->n; a++) {
 			uint64_t off;
 

@@ -98,7 +98,11 @@ void k2s_unsup(struct k2_enc *en, Z3_ast cond, uint32_t insn, const char *why)
 
 void k2s_error(struct k2_enc *en, struct k2_state *st, Z3_ast cond)
 {
-	en->err = b_or(en->s, en->err, b_and(en->s, st->g, cond));
+	Z3_ast c = b_and(en->s, st->g, cond);
+
+	en->err = b_or(en->s, en->err, c);
+	if (en->err_at && en->pc < en->n)
+		en->err_at[en->pc] = en->err_at[en->pc] ? b_or(en->s, en->err_at[en->pc], c) : c;
 }
 
 void k2s_wloc(struct k2_enc *en, uint8_t obj, const struct k2_mkey *k, int32_t map, Z3_ast g)
@@ -412,6 +416,7 @@ int k2s_enc_run(struct k2_enc *en, struct k2_world *w, const char *name,
 			k2s_refuse(en, pc, "program too large to encode (instructions x paths)");
 			break;
 		}
+		en->pc = pc;
 		r = k2s_exec(en, cur.st, pc, &taken, &tgt);
 		if (r >= 0) {
 			go(&E, &cur.p, cur.st, r);

@@ -249,7 +249,7 @@ int k2s_equiv_prog(struct k2_smt *s, const struct k2_prog *a, const struct k2_pr
 	struct k2_world *w = NULL;
 	struct k2_enc ea = { 0 }, eb = { 0 };
 	struct k2_terms q = { 0 };
-	Z3_solver so = s->o.no_offset ? s->sgen : s->sbv;
+	Z3_solver so = s->sbv;
 	Z3_model m = NULL;
 	Z3_lbool r;
 	double t0 = k2s_now_ms();

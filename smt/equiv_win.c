@@ -163,7 +163,8 @@ static void window_key(struct k2_smt_window *sw, const struct k2_astate *pre)
 	k2s_hash_bytes(h, &p->attach_type, sizeof(p->attach_type));
 	for (uint32_t i = 0; i < p->n_maps; i++) {
 		uint32_t m[5] = { p->maps[i].type, p->maps[i].key_size, p->maps[i].value_size,
-				  p->maps[i].max_entries, p->maps[i].flags | p->maps[i].readonly << 31 };
+				  p->maps[i].max_entries,
+				  p->maps[i].flags | (uint32_t)p->maps[i].readonly << 31 };
 
 		k2s_hash_bytes(h, m, sizeof(m));
 	}
@@ -265,8 +266,6 @@ int k2_smt_window_new(struct k2_smt *s, const struct k2_analysis *an, const stru
 		/* the base of every query: the world's constraints, the original runs cleanly
 		 * and where the encoding is exact */
 		sw->so = Z3_mk_solver_for_logic(s->c, Z3_mk_string_symbol(s->c, "QF_BV"));
-		if (s->o.no_offset)
-			sw->so = Z3_mk_solver(s->c);
 		Z3_solver_inc_ref(s->c, sw->so);
 		{
 			Z3_params p = Z3_mk_params(s->c);
@@ -467,6 +466,14 @@ static int replay(struct k2_smt_window *sw, const struct bpf_insn *c, uint32_t n
 		return 1;
 	snprintf(why, len, "same live outputs");
 	return spill_probe(sw, c, n, why, len);
+}
+
+int k2s_win_replay(struct k2_smt_window *sw, const struct bpf_insn *c, uint32_t n,
+		   const struct k2_wstate *st, char *why, size_t len)
+{
+	int err = k2_wstate_copy(sw->st, st);
+
+	return err ? err : replay(sw, c, n, why, len);
 }
 
 static void pool_add(struct k2_smt_window *sw)
@@ -670,20 +677,14 @@ int k2_smt_window_equiv(struct k2_smt_window *sw, const struct bpf_insn *cand, u
 	err = k2s_canon(cand, n, &canon, &nc);
 	if (err)
 		return k2_err_set(e, err, "out of memory");
-	if (!s->o.no_prefilter) {
-		if (nc == sw->n_canon && !memcmp(canon, sw->canon, nc * sizeof(*canon))) {
-			*v = K2_EQUIVALENT;
-			s->st.prefilter_hits++;
-			k2s_reason(s, "prefilter: the original modulo nops");
-			goto out;
-		}
-		i = pool_refutes(sw, cand, n);
-		if (i >= 0 && (!cex || !give_cex(sw, sw->pool[i], vm, cex, NULL))) {
-			*v = K2_DIFFERENT;
-			s->st.prefilter_hits++;
-			k2s_reason(s, "prefilter: a cached counterexample");
-			goto out;
-		}
+	/* cheapest first: the original modulo nops, the cache (a hash), then the window's
+	 * earlier counterexamples run in bpf/interp, and only then z3 */
+	if (!s->o.no_prefilter && nc == sw->n_canon &&
+	    !memcmp(canon, sw->canon, nc * sizeof(*canon))) {
+		*v = K2_EQUIVALENT;
+		s->st.prefilter_hits++;
+		k2s_reason(s, "prefilter: the original modulo nops");
+		goto out;
 	}
 	key = sw->key;
 	k2s_hash_bytes(&key, canon, nc * sizeof(*canon));
@@ -694,6 +695,17 @@ int k2_smt_window_equiv(struct k2_smt_window *sw, const struct bpf_insn *cand, u
 			goto out;
 		}
 		cached = true; /* a difference, but the caller wants the counterexample */
+	}
+	if (!s->o.no_prefilter) {
+		i = pool_refutes(sw, cand, n);
+		if (i >= 0 && (!cex || !give_cex(sw, sw->pool[i], vm, cex, NULL))) {
+			*v = K2_DIFFERENT;
+			s->st.prefilter_hits++;
+			k2s_reason(s, "prefilter: a cached counterexample");
+			if (!s->o.no_cache && !cached)
+				k2s_cache_put(s, &key, *v);
+			goto out;
+		}
 	}
 	if (s->o.no_modular)
 		err = whole(sw, cand, n, v, e);

@@ -35,13 +35,45 @@ Z3_ast k2s_key_eq(struct k2_smt *s, const struct k2_mkey *a, const struct k2_mke
 	return b_and(s, e, b_eq(s, k2s_key_off(s, a), k2s_key_off(s, b)));
 }
 
+/*
+ * Without offset concretization (opts.no_offset) the bytes of stack, packet, context and
+ * map values are compared by offset terms z3 has to decide: nothing resolves statically,
+ * so a read is an ite over every earlier write to its object, like a select from a chain
+ * of array stores. Spill slots and element presence keep their static keys.
+ */
+static bool opaque_obj(const struct k2_enc *en, uint8_t obj)
+{
+	return en->s->o.no_offset && (obj < K2S_MO_SPILL || (obj >= K2S_MO_CTX &&
+							     obj < en->w->mo_pres));
+}
+
+static Z3_ast raw_eq(struct k2_smt *s, Z3_ast a, Z3_ast b)
+{
+	return k2s_keep(s, Z3_mk_eq(s->c, a, b));
+}
+
+static Z3_ast opaque_key_eq(struct k2_smt *s, const struct k2_mkey *a, const struct k2_mkey *b)
+{
+	Z3_ast e = s->tru;
+
+	if (a->elem != b->elem) {
+		if (!a->elem || !b->elem)
+			return s->fls;
+		e = b_eq(s, a->elem, b->elem);
+		if (t_bool(s, e) == 0)
+			return e;
+	}
+	return b_and(s, e, raw_eq(s, k2s_key_off(s, a), k2s_key_off(s, b)));
+}
+
 /* Whether node n's write may cover key k (a term; false when it cannot). */
-static Z3_ast node_match(struct k2_smt *s, const struct k2_mnode *n, const struct k2_mkey *k)
+static Z3_ast node_match(struct k2_smt *s, const struct k2_mnode *n, const struct k2_mkey *k,
+			 bool opaque)
 {
 	Z3_ast m;
 
 	if (n->kind == K2S_N_BYTE) {
-		m = k2s_key_eq(s, &n->k, k);
+		m = opaque ? opaque_key_eq(s, &n->k, k) : k2s_key_eq(s, &n->k, k);
 	} else {
 		/* range: k.elem == n.elem and key - start < len (unsigned) */
 		Z3_ast e = s->tru;
@@ -52,7 +84,7 @@ static Z3_ast node_match(struct k2_smt *s, const struct k2_mnode *n, const struc
 				return s->fls;
 			e = b_eq(s, n->k.elem, k->elem);
 		}
-		if (n->k.osym == k->osym && t_isnum(s, n->len, &len))
+		if (!opaque && n->k.osym == k->osym && t_isnum(s, n->len, &len))
 			m = (uint64_t)(k->oc - n->k.oc) < len ? e : s->fls;
 		else
 			m = b_and(s, e,
@@ -72,6 +104,7 @@ struct rd {
 	uint8_t obj;
 	const struct k2_mkey *k;
 	int comp;
+	bool opaque;             /* opts.no_offset on this object */
 };
 
 struct lazy {
@@ -100,7 +133,7 @@ static bool may(struct rd *r, const struct k2_mnode *n, const struct k2_mnode *s
 				return true;
 			continue;
 		}
-		if (comp_of(n, r->comp) && t_bool(s, node_match(s, n, r->k)) != 0)
+		if (comp_of(n, r->comp) && t_bool(s, node_match(s, n, r->k, r->opaque)) != 0)
 			return true;
 	}
 	return false;
@@ -143,7 +176,7 @@ static Z3_ast walk(struct rd *r, struct k2_mnode *n, struct k2_mnode *stop, stru
 		val = comp_of(n, r->comp);
 		if (!val)
 			continue;
-		m = node_match(s, n, r->k);
+		m = node_match(s, n, r->k, r->opaque);
 		if (t_bool(s, m) == 0)
 			continue;
 		if (t_bool(s, m) == 1) {
@@ -174,7 +207,7 @@ static Z3_ast stack_base(struct rd *r, const struct k2_sv **sv)
 			return t_num(s, 8, K2_T_SCALAR);
 		return r->comp == C_INIT ? s->fls : t_num(s, 8, 0);
 	}
-	if (r->k->osym || r->k->oc < 0 ||
+	if (r->opaque || r->k->osym || r->k->oc < 0 ||
 	    r->k->oc >= (int64_t)(spill ? K2_STACK_SIZE / 8 : K2_STACK_SIZE)) {
 		/* a symbolic key: the entry contents as a function of the key */
 		Z3_ast key = k2s_key_off(s, r->k), v;
@@ -191,7 +224,8 @@ static Z3_ast stack_base(struct rd *r, const struct k2_sv **sv)
 			Z3_ast b = r->comp == C_INIT ? w->sinit0[i] : w->sval0[i];
 
 			if (b && !(r->comp == C_INIT && t_bool(s, b) == 0))
-				v = t_ite(s, b_eq(s, key, t_n64(s, i)), b, v);
+				v = t_ite(s, r->opaque ? raw_eq(s, key, t_n64(s, i))
+						       : b_eq(s, key, t_n64(s, i)), b, v);
 		}
 		return v;
 	}
@@ -205,6 +239,43 @@ static Z3_ast stack_base(struct rd *r, const struct k2_sv **sv)
 	if (r->comp == C_INIT)
 		return w->sinit0[o] ? w->sinit0[o] : s->fls;
 	return w->sval0[o] ? w->sval0[o] : t_num(s, 8, 0);
+}
+
+/*
+ * A frozen data section (.rodata: an internal, read-only array with its initial bytes) holds
+ * the object's bytes, not an input: the kernel loads them and freezes the map, and the
+ * rewritten object keeps them. Its bytes are numerals (an ite for a symbolic offset into a
+ * small one); NULL when the read is not of such a map or is left to the general encoding.
+ */
+static Z3_ast frozen_byte(struct rd *r, Z3_ast off)
+{
+	struct k2_world *w = r->en->w;
+	struct k2_smt *s = w->s;
+	const struct k2_map *d;
+	int64_t m = -1;
+	uint64_t x, o;
+	Z3_ast v;
+
+	if (w->n_mapobj > 1)
+		m = r->obj - K2S_MO_MAPVAL;
+	else if (!s->o.no_maptype)
+		m = w->prog->n_maps == 1 ? 0 : -1;
+	else if (r->k->elem && t_w(s, r->k->elem) == w->keyw + 8 &&
+		 t_isnum(s, t_ext(s, r->k->elem, w->keyw + 7, w->keyw), &x))
+		m = (int64_t)x;
+	if (m < 0 || m >= (int64_t)w->prog->n_maps)
+		return NULL;
+	d = &w->prog->maps[m];
+	if (!k2s_map_frozen(d))
+		return NULL;
+	if (t_isnum(s, off, &o))
+		return o < d->value_size ? t_num(s, 8, d->init[o]) : NULL;
+	if (d->value_size > 256)
+		return NULL;
+	v = k2s_ack(w, &w->mval0[w->n_mapobj == 1 ? 0 : m], r->k->elem, off);
+	for (uint32_t i = 0; i < d->value_size; i++)
+		v = t_ite(s, b_eq(s, off, t_n64(s, i)), t_num(s, 8, d->init[i]), v);
+	return v;
 }
 
 static Z3_ast base_read(struct rd *r, const struct k2_sv **sv)
@@ -245,8 +316,9 @@ static Z3_ast base_read(struct rd *r, const struct k2_sv **sv)
 	/* map values */
 	{
 		uint32_t m = w->n_mapobj == 1 ? 0 : r->obj - K2S_MO_MAPVAL;
+		Z3_ast off = k2s_key_off(s, r->k), v = frozen_byte(r, off);
 
-		return k2s_ack(w, &w->mval0[m], r->k->elem, k2s_key_off(s, r->k));
+		return v ? v : k2s_ack(w, &w->mval0[m], r->k->elem, off);
 	}
 }
 
@@ -255,7 +327,8 @@ static Z3_ast base_read(struct rd *r, const struct k2_sv **sv)
 void k2s_mem_read(struct k2_enc *en, const struct k2_state *st, uint8_t obj,
 		  const struct k2_mkey *k, struct k2_mread *out)
 {
-	struct rd r = { .en = en, .st = st, .obj = obj, .k = k, .comp = C_VAL };
+	struct rd r = { .en = en, .st = st, .obj = obj, .k = k, .comp = C_VAL,
+			.opaque = opaque_obj(en, obj) };
 	const struct k2_sv *sv = NULL, *sv2;
 
 	out->val = walk(&r, st->mem[obj], NULL, NULL, &sv);

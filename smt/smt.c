@@ -73,7 +73,6 @@ int k2_smt_new(const struct k2_smt_opts *opts, struct k2_smt **out, struct k2_er
 	s->tru = k2s_keep(s, Z3_mk_true(s->c));
 	s->fls = k2s_keep(s, Z3_mk_false(s->c));
 	s->sbv = solver_new(s, "QF_BV");
-	s->sgen = solver_new(s, NULL);
 	if (k2s_cache_new(s)) {
 		k2_smt_free(s);
 		return k2_err_set(e, -ENOMEM, "out of memory");

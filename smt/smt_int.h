@@ -35,7 +35,7 @@ struct k2_smt {
 	struct k2_arena *ar;   /* where new terms are kept */
 	struct k2_arena sess;
 	Z3_solver sbv;         /* QF_BV, for queries without arrays */
-	Z3_solver sgen;        /* the default solver, for queries with arrays (no_offset) */
+	Z3_solver sgen;        /* unused (every query is QF_BV); NULL */
 	bool oom;              /* an allocation failed: the current query fails */
 	struct k2_qcache *cache;
 	struct k2_smt_stats st;
@@ -331,6 +331,10 @@ struct k2_enc {
 	size_t bump_left;
 	uint64_t steps;
 	uint32_t lookups;              /* map lookups so far (whole program) */
+	/* safety (smt/safety_*.c): set by the caller to n entries of NULL, each receives the
+	 * condition under which the instruction at that index fails (NULL: never) */
+	Z3_ast *err_at;
+	uint32_t pc;                   /* the instruction being encoded */
 };
 
 int k2s_enc_run(struct k2_enc *en, struct k2_world *w, const char *name,
@@ -421,6 +425,12 @@ int k2s_call(struct k2_enc *en, struct k2_state *st, uint32_t pc, int32_t id,
 	     struct k2_state **ex);
 
 /* maps.c */
+/* A frozen data section (.rodata with its initial bytes): contents fixed, not an input. */
+static inline bool k2s_map_frozen(const struct k2_map *d)
+{
+	return d->internal && d->readonly && d->init && d->type == BPF_MAP_TYPE_ARRAY &&
+	       d->max_entries == 1;
+}
 Z3_ast k2s_map_elem(struct k2_world *w, uint32_t map, Z3_ast key);
 Z3_ast k2s_map_slot(struct k2_world *w, uint32_t map, Z3_ast key);
 uint8_t k2s_mo_val(const struct k2_world *w, uint32_t map);

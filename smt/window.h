@@ -40,6 +40,10 @@ struct k2_smt_window {
 Z3_ast k2s_win_diff(const struct k2_smt_window *sw, struct k2_enc *o, struct k2_enc *c);
 /* A z3 model as a state at the window's entry, for `vm` (a VM of the original program). */
 int k2s_cex_wstate(struct k2_smt_window *sw, Z3_model m, struct k2_vm *vm, struct k2_wstate *st);
+/* Runs the original window and candidate c on st (a state of sw->vm's program): 1 when
+ * their live outputs differ (why says how), 0 when not, < 0 on error. */
+int k2s_win_replay(struct k2_smt_window *sw, const struct bpf_insn *c, uint32_t n,
+		   const struct k2_wstate *st, char *why, size_t len);
 /* Instructions without `ja +0` (jumps re-targeted); *out malloc'd. */
 int k2s_canon(const struct bpf_insn *in, uint32_t n, struct bpf_insn **out, uint32_t *nout);
 
