@@ -137,6 +137,12 @@ static void ptr_arith(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc, uin
 		set_unknown_ptr(p);
 		return;
 	}
+	if (sub && p->type == K2_VT_PTR_STACK) {
+		/* The kernel refuses it even by a constant: JITs may not handle it. */
+		k2_ai_violation(ctx, pc, "R%u subtraction from stack pointer prohibited", reg);
+		set_unknown_ptr(p);
+		return;
+	}
 	if (k2_aval_is_const(s, &c) && (int64_t)c > -MAX_VAR_OFF && (int64_t)c < MAX_VAR_OFF) {
 		noff = (int64_t)p->off + (sub ? -(int64_t)c : (int64_t)c);
 		if (noff > -MAX_VAR_OFF && noff < MAX_VAR_OFF) {

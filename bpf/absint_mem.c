@@ -83,8 +83,15 @@ void k2_ai_describe(const struct k2_aval *p, int16_t insn_off, uint8_t size, boo
 
 static bool check_stack(struct ai_ctx *ctx, uint32_t pc, const struct k2_access *a)
 {
-	if (a->frame == 0 && a->off_min >= -K2_STACK_BYTES && k2_sat_add(a->off_max, a->size) <= 0)
-		return true;
+	if (a->frame == 0 && a->off_min >= -K2_STACK_BYTES && k2_sat_add(a->off_max, a->size) <= 0) {
+		/* The kernel checks stack pointers strictly whatever the arch
+		 * (check_ptr_alignment): its spill tracking assumes aligned slots. */
+		if (!(a->flags & K2_ACC_CONST) || a->size == 1 || !(a->off % a->size))
+			return true;
+		k2_ai_violation(ctx, pc, "misaligned stack access off=%lld size=%u",
+				(long long)a->off, a->size);
+		return false;
+	}
 	if (a->frame == 0)
 		k2_ai_violation(ctx, pc, "invalid %sstack off=%lld size=%u",
 				a->flags & K2_ACC_CONST ? "" : "variable-offset ",

@@ -213,8 +213,8 @@ static void summary(const struct k2_prog *prog, const struct k2_opt_result *r, c
 	       prog->name, k2_prog_type_name(prog->type), r->insns_before, r->insns_after,
 	       r->slots_before, r->slots_after, r->improved, r->n_windows);
 	printf("  proofs: %u equivalent, %u different, %u unknown; %u refused by the verifier's "
-	       "rules\n",
-	       r->equivalent, r->different, r->unknown, r->unsafe);
+	       "rules, %u equivalent ones by the safety check\n",
+	       r->equivalent, r->different, r->unknown, r->unsafe, r->safety_refused);
 	printf("  whole program: %s%s%s\n", whole[r->whole],
 	       r->whole == K2_WHOLE_UNKNOWN && r->whole_why[0] ? ": " : "",
 	       r->whole == K2_WHOLE_UNKNOWN ? r->whole_why : "");

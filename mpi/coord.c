@@ -131,7 +131,7 @@ static void records(struct k2_coord *c, int rank, struct k2_buf *b, bool *cold)
 /* REPORT: u32 epoch, i32 window, u32 round, u8 searching, f64 slice seconds, then the deltas
  * (u64 proposals, accepted, exchanges tried/accepted; u32 equivalent, different, unknown,
  * unsafe), u32 tests, u32 imported, f64 best perf, f64 original perf, u32 candidates refuted
- * only by another rank's counterexample, then records. */
+ * only by another rank's counterexample, u32 refused by the safety check, then records. */
 static void apply_report(struct k2_coord *c, int rank, struct k2_buf *b)
 {
 	struct k2_crank *r = &c->r[rank];
@@ -162,6 +162,7 @@ static void apply_report(struct k2_coord *c, int rank, struct k2_buf *b)
 	k2_buf_get_f64(b);
 	w->orig_perf = k2_buf_get_f64(b);
 	w->cex_saved += k2_buf_get_u32(b);
+	w->safety_refused += k2_buf_get_u32(b);
 	w->iters += iters;
 	w->seconds += slice;
 	w->used += c->j->iters ? (double)iters : slice;

@@ -79,6 +79,7 @@ struct k2_cwin {
 				    * counterexample refuted */
 	uint32_t n_tests, n_imported;
 	uint32_t equivalent, different, unknown, unsafe;
+	uint32_t safety_refused;   /* proven equivalent, refused by smt/'s safety check */
 	double rate;               /* proposals per second, all its ranks (last slices) */
 	uint32_t ranks_ever;
 	uint32_t n_measured;       /* rewrites sent to the bench rank to be timed */

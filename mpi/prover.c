@@ -1,4 +1,5 @@
 /* mpi/prover.c: a worker's window prover: z3 (smt/), remembering what each cex refuted. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +96,42 @@ static int equiv(void *arg, const struct bpf_insn *cand, uint32_t n, enum k2_ver
 	return err;
 }
 
+/*
+ * The first-order safety check of a proven candidate (search/ runs the verifier rules
+ * before): smt/'s window safety, as search/ asks it by default. A rule violation refuses
+ * the candidate only when z3 finds a state that breaks it, or cannot decide.
+ */
+static int safe(void *arg, const struct bpf_insn *cand, uint32_t n, bool *ok, char *why,
+		size_t len, struct k2_err *e)
+{
+	struct k2_wprover *wp = arg;
+	struct k2_safety_report r;
+	struct bpf_insn nop;
+	bool dynamic = false;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	if (!n) {
+		k2_insn_encode(K2_OP_JA, 0, 0, 0, 0, &nop);
+		cand = &nop;
+		n = 1;
+	}
+	*ok = false;
+	err = k2_smt_window_safe(wp->sw, cand, n, &r, e);
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < r.n; i++)
+		dynamic |= r.v[i].has_input;
+	dynamic |= r.n > r.n_static || r.n == K2_SAFETY_MAXV;
+	*ok = r.verdict == K2_SAFE || (r.verdict == K2_UNSAFE && !dynamic);
+	if (!*ok)
+		snprintf(why, len, "window %u:%u: safety %s: %s", wp->w->start, wp->w->end,
+			 k2_safety_name(r.verdict),
+			 r.verdict == K2_UNSAFE && r.n ? r.v[0].msg : r.reason);
+	k2_safety_report_free(&r);
+	return 0;
+}
+
 int k2_wprover_new(struct k2_smt *smt, struct k2_vm *vm, const struct k2_analysis *an,
 		   const struct k2_win *w, struct k2_wprover **out, struct k2_prover *pr,
 		   struct k2_err *e)
@@ -113,6 +150,7 @@ int k2_wprover_new(struct k2_smt *smt, struct k2_vm *vm, const struct k2_analysi
 		return err;
 	}
 	pr->equiv = equiv;
+	pr->safe = safe;
 	pr->arg = wp;
 	*out = wp;
 	return 0;

@@ -62,10 +62,12 @@ static void windows_json(const struct k2_coord *c, FILE *f)
 			(unsigned long long)w->iters);
 		jnum(f, w->seconds);
 		fprintf(f, ", \"proofs\": %u, \"equivalent\": %u, \"different\": %u, "
-			"\"unknown\": %u, \"unsafe\": %u, \"counterexamples\": %u, "
+			"\"unknown\": %u, \"unsafe\": %u, \"safety_refused\": %u, "
+			"\"counterexamples\": %u, "
 			"\"cex_relayed\": %llu, \"cex_rejected_elsewhere\": %llu, "
 			"\"swaps\": [%llu, %llu], \"best_kernel\": %d, \"improvements\": [",
-			w->n_cands, w->equivalent, w->different, w->unknown, w->unsafe, w->n_cex,
+			w->n_cands, w->equivalent, w->different, w->unknown, w->unsafe,
+			w->safety_refused, w->n_cex,
 			(unsigned long long)w->cex_relayed, (unsigned long long)w->cex_saved,
 			(unsigned long long)w->swaps_acc,
 			(unsigned long long)w->swaps_tried, k ? k->kernel : -1);

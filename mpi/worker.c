@@ -359,6 +359,7 @@ static void put_stats(struct k2_worker *w, struct k2_buf *b, double slice)
 	k2_buf_f64(b, st.best_perf);
 	k2_buf_f64(b, st.orig_perf);
 	k2_buf_u32(b, w->saved - w->saved_sent);
+	k2_buf_u32(b, st.safety_refused - w->prev.safety_refused);
 	w->saved_sent = w->saved;
 	w->prev = st;
 	w->pt_tried = tried;

@@ -227,6 +227,22 @@ static int prove(struct k2_wsearch *s, uint32_t n, double perf, enum k2_seen *wh
 	switch (v) {
 	case K2_EQUIVALENT:
 		s->st.equivalent++;
+		if (s->prover.safe) {
+			bool safe = false;
+
+			err = s->prover.safe(s->prover.arg, s->buf, n, &safe, s->prove_err,
+					     sizeof(s->prove_err), &pe);
+			if (err == -ENOMEM)
+				return k2_err_set(e, err, "window %u:%u: %s", s->win.start,
+						  s->win.end, pe.msg);
+			if (err)
+				memcpy(s->prove_err, pe.msg, sizeof(s->prove_err));
+			if (err || !safe) {
+				s->st.safety_refused++;
+				*what = K2_SEEN_BAD;
+				return 0;
+			}
+		}
 		*what = K2_SEEN_EQUIV;
 		return k2_ws_add_best(s, s->buf, n, perf) < 0 ? -ENOMEM : 0;
 	case K2_DIFFERENT:

@@ -85,6 +85,14 @@ struct k2_prover {
 	int (*equiv)(void *arg, const struct bpf_insn *cand, uint32_t n, enum k2_verdict *v,
 		     struct k2_wstate *cex, struct k2_err *e);
 	void *arg;
+	/*
+	 * Optional (NULL: none): the first-order safety check of a candidate equiv() proved,
+	 * after the search's own verifier-rule check. The default is smt/'s
+	 * k2_smt_window_safe: *safe unless z3 finds a state on which the candidate fails or
+	 * cannot decide; why (len bytes) says what refused it.
+	 */
+	int (*safe)(void *arg, const struct bpf_insn *cand, uint32_t n, bool *safe, char *why,
+		    size_t len, struct k2_err *e);
 };
 
 struct k2_wsearch_opts {
@@ -135,6 +143,7 @@ struct k2_wsearch_stats {
 	uint32_t equivalent, different, unknown; /* prover verdicts */
 	uint32_t restarts;
 	double prove_seconds;             /* time in the rule check and the prover */
+	uint32_t safety_refused;          /* proven equivalent, refused by the safety check */
 };
 
 struct k2_wsearch;
@@ -307,6 +316,7 @@ struct k2_opt_result {
 	double time_to_best;        /* when the last improvement that was kept was proven */
 	uint64_t iters;
 	uint32_t equivalent, different, unknown, unsafe; /* all windows */
+	uint32_t safety_refused;    /* all windows: equivalent but not proven safe */
 };
 
 /*

@@ -187,6 +187,7 @@ static int search_all(struct opt *op, struct k2_err *e)
 		res->different += res->windows[i].stats.different;
 		res->unknown += res->windows[i].stats.unknown;
 		res->unsafe += res->windows[i].stats.unsafe;
+		res->safety_refused += res->windows[i].stats.safety_refused;
 	}
 	return err;
 }

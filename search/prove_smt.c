@@ -1,5 +1,6 @@
 /* search/prove_smt.c: z3 (smt/) as the window search's prover. */
 #include <stdio.h>
+#include <string.h>
 
 #include "search/search_int.h"
 
@@ -26,6 +27,42 @@ static int smt_equiv(void *arg, const struct bpf_insn *cand, uint32_t n, enum k2
 	return err;
 }
 
+/*
+ * The window's safety with z3. The static rules were judged already, the search's way
+ * (rules_ok: also the whole program with the candidate in place, which accepts end states
+ * k2_win_post_check cannot relate): here a violation only refuses when a state breaks it.
+ */
+static int smt_safe(void *arg, const struct bpf_insn *cand, uint32_t n, bool *safe, char *why,
+		    size_t len, struct k2_err *e)
+{
+	struct k2_wsearch *s = arg;
+	struct k2_safety_report r;
+	struct bpf_insn nop;
+	bool dynamic = false;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	if (!n) {
+		k2_insn_encode(K2_OP_JA, 0, 0, 0, 0, &nop);
+		cand = &nop;
+		n = 1;
+	}
+	*safe = false;
+	err = k2_smt_window_safe(s->sw, cand, n, &r, e);
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < r.n; i++)
+		dynamic |= r.v[i].has_input;
+	dynamic |= r.n > r.n_static || r.n == K2_SAFETY_MAXV;
+	*safe = r.verdict == K2_SAFE || (r.verdict == K2_UNSAFE && !dynamic);
+	if (!*safe)
+		snprintf(why, len, "window %u:%u: safety %s: %s", s->win.start, s->win.end,
+			 k2_safety_name(r.verdict),
+			 r.verdict == K2_UNSAFE && r.n ? r.v[0].msg : r.reason);
+	k2_safety_report_free(&r);
+	return 0;
+}
+
 int k2_ws_prover_smt(struct k2_wsearch *s, struct k2_smt *smt, struct k2_err *e)
 {
 	int err;
@@ -41,6 +78,7 @@ int k2_ws_prover_smt(struct k2_wsearch *s, struct k2_smt *smt, struct k2_err *e)
 	if (err)
 		return err;
 	s->prover.equiv = smt_equiv;
+	s->prover.safe = smt_safe;
 	s->prover.arg = s;
 	return 0;
 }

@@ -27,7 +27,8 @@ static const char *xdp_text = "r2 = *(u32 *)(r1 + 0)\n"
 /* A prover that answers one verdict to everything, counting the questions. */
 struct liar {
 	enum k2_verdict says;
-	uint32_t asked, made, freed;
+	bool unsafe;          /* equivalent, but the safety check refuses */
+	uint32_t asked, made, freed, safety_asked;
 };
 
 static int liar_equiv(void *arg, const struct bpf_insn *cand, uint32_t n, enum k2_verdict *v,
@@ -41,6 +42,18 @@ static int liar_equiv(void *arg, const struct bpf_insn *cand, uint32_t n, enum k
 	return 0;
 }
 
+static int liar_safe(void *arg, const struct bpf_insn *cand, uint32_t n, bool *safe, char *why,
+		     size_t len, struct k2_err *e)
+{
+	struct liar *l = arg;
+
+	(void)cand, (void)n, (void)e;
+	l->safety_asked++;
+	*safe = !l->unsafe;
+	snprintf(why, len, "the test says unsafe");
+	return 0;
+}
+
 static int liar_new(void *arg, struct k2_vm *vm, const struct k2_analysis *an,
 		    const struct k2_win *w, struct k2_prover *out, struct k2_err *e)
 {
@@ -48,7 +61,7 @@ static int liar_new(void *arg, struct k2_vm *vm, const struct k2_analysis *an,
 
 	(void)vm, (void)an, (void)w, (void)e;
 	l->made++;
-	*out = (struct k2_prover){ liar_equiv, l };
+	*out = (struct k2_prover){ liar_equiv, l, liar_safe };
 	return 0;
 }
 
@@ -78,14 +91,20 @@ static void run(struct liar *l, struct k2_prog *p, struct k2_opt_result *res)
 	       l->asked, res->improved, res->slots_before, res->slots_after);
 }
 
-static void unproven(enum k2_verdict says)
+static void unproven(enum k2_verdict says, bool unsafe)
 {
-	struct liar l = { .says = says };
+	struct liar l = { .says = says, .unsafe = unsafe };
 	struct k2_opt_result res;
 	struct k2_prog p;
 
 	run(&l, &p, &res);
 	cr_assert_gt(l.asked, 0, "the search never asked: the test would prove nothing");
+	if (unsafe) {
+		cr_expect_eq(l.safety_asked, l.asked, "every proof goes to the safety check");
+		cr_expect_eq(res.safety_refused, l.asked);
+	} else {
+		cr_expect_eq(l.safety_asked, 0, "only proven candidates are checked for safety");
+	}
 	cr_expect_eq(res.improved, 0);
 	cr_expect_eq(res.windows[0].improved, false);
 	cr_expect_null(res.windows[0].repl);
@@ -99,12 +118,17 @@ static void unproven(enum k2_verdict says)
 
 Test(search_unproven, unknown_verdicts_emit_nothing, .timeout = 120)
 {
-	unproven(K2_UNKNOWN);
+	unproven(K2_UNKNOWN, false);
 }
 
 Test(search_unproven, different_verdicts_without_counterexample_emit_nothing, .timeout = 120)
 {
-	unproven(K2_DIFFERENT);
+	unproven(K2_DIFFERENT, false);
+}
+
+Test(search_unproven, equivalent_but_unsafe_emits_nothing, .timeout = 120)
+{
+	unproven(K2_EQUIVALENT, true);
 }
 
 /* The contrast that shows the two tests above can fail: the same search, told yes, rewrites. */
@@ -116,6 +140,8 @@ Test(search_unproven, equivalent_verdicts_are_used, .timeout = 120)
 
 	run(&l, &p, &res);
 	cr_expect_eq(res.improved, 1);
+	cr_expect_gt(l.safety_asked, 0, "the safety check was never asked");
+	cr_expect_eq(res.safety_refused, 0);
 	cr_expect_lt(res.slots_after, res.slots_before);
 	k2_opt_result_free(&res);
 	free(p.insns);
