@@ -12,6 +12,9 @@ BUDGET=${SCALING_BUDGET:-20}
 SEEDS=${SCALING_SEEDS:-1 2 3}
 NPS=${SCALING_NP:-1 2 4 8}
 ITERS=${SCALING_ITERS:-4000}
+# Efficiency runs exchange every SLICE proposals per rank: finer than the default 4000 so
+# that "proposals to reach a size" is resolved.
+SLICE=${SCALING_SLICE:-500}
 EFF=${SCALING_EFF_PROGS:-sock_tcp_ports map_array_rw}
 OUT=results/scaling
 P=$B/corpus/$PROG.o
@@ -29,7 +32,7 @@ if [ -n "${SCALING_SKIP_TIME:-}" ]; then rm -f "$OUT"/iters-*.json; else rm -f "
 	echo "cpus: $(nproc) ($(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -n 1))"
 	echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "time scaling: $PROG, budget $BUDGET s, np $NPS; efficiency: $EFF, np 4, iters $ITERS"
-	echo "seeds: $SEEDS"
+	echo "seeds: $SEEDS; efficiency exchange every $SLICE proposals per rank"
 	echo "k2-cluster: $(git describe --always --dirty 2>/dev/null)"
 } >"$OUT/env-new.txt"
 [ -n "${SCALING_SKIP_TIME:-}" ] && [ -f "$OUT/env.txt" ] &&
@@ -52,7 +55,8 @@ for e in $EFF; do
 				echo "bench-scaling: iters, $e, share_cex $share, tempering $temp, seed $s"
 				$RUN -np 4 "$B/k2-cluster" "$B/corpus/$e.o" -o "$OUT/out.o" \
 					--iters "$ITERS" --seed "$s" --set cluster.share_cex=$share \
-					--set cluster.tempering=$temp $COMMON \
+					--set cluster.tempering=$temp \
+					--set cluster.slice_iters=$SLICE $COMMON \
 					--report "$OUT/iters-$e-share$share-temp$temp-s$s.json" \
 					>"$OUT/last.log" 2>&1 || { cat "$OUT/last.log"; exit 1; }
 			done

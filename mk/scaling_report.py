@@ -18,6 +18,7 @@ def load(d, pat):
     for p in glob.glob(os.path.join(d, pat)):
         with open(p) as f:
             out[os.path.basename(p)] = json.load(f)
+            out[os.path.basename(p)]["_path"] = p
     return out
 
 
@@ -61,6 +62,14 @@ def window_proposals_to(r, start, target):
             if insns <= target:
                 return iters
     return None
+
+
+def slice_iters(r):
+    for line in open(os.path.join(os.path.dirname(r["_path"]), "env.txt")):
+        m = re.search(r"exchange every (\d+) proposals", line)
+        if m:
+            return int(m.group(1))
+    return 4000
 
 
 def main():
@@ -155,6 +164,16 @@ def main():
                 n, wk, "yes" if r0 else "no", fmt(rate / 1e3, ".0f") + "k", fmt(sp, ".2f"),
                 fmt(fin, ".0f"), fmt(ttb), reached, tot, fmt(cex, ".0f"), fmt(rel, ".0f"),
                 fmt(kib), fmt(drop, ".0f")))
+        by = {r[0]: r for r in rows}
+        f.write("\nMedian aggregate proposals/s relative to np %d: %s. " % (nps[0], ", ".join(
+            "np %d %s" % (n, fmt(by[n][4], ".2f")) for n in nps)))
+        f.write("With 2 cores, np 2 is the most that can run at once; beyond it the ranks "
+                "time-share the same cores (and z3 queries stall a rank's slice), so the "
+                "aggregate rate cannot grow and the time to a given size grows with the "
+                "number of ranks sharing them. These are wall-clock numbers on a machine "
+                "other engineers were loading at the same time (load average in the header): "
+                "they show that the cluster's overhead is small, not how it scales on a "
+                "real cluster.\n")
         f.write("\n\"s to np-%d size\": search seconds until the program (composed from the "
                 "proven window rewrites so far) was as small as the np-%d run of the same "
                 "seed ended.\n\n" % (nps[0], nps[0]))
@@ -180,7 +199,23 @@ def main():
                         "on" if c[0] else "off", "on" if c[1] else "off", fmt(fin, ".0f"),
                         fmt(pt, ".0f"), fmt(nw, ".0f"), fmt(cex, ".0f"), fmt(rel, ".0f"),
                         fmt(sav, ".0f"), fmt(sw, ".0f"), fmt(prop, ".0f"), n))
+                pts = [r[2] for r in irows[prog] if r[2] is not None]
+                fins = [r[1] for r in irows[prog] if r[1] is not None]
+                if pts:
+                    f.write("\nProposals to target range from %.0f to %.0f across the four "
+                            "configurations (one exchange slice here is %d proposals per "
+                            "rank, 3 ranks); median final sizes from %.0f to %.0f "
+                            "instructions.\n" % (min(pts), max(pts), slice_iters(pi),
+                                                  min(fins), max(fins)))
                 f.write("\n")
+            f.write("Reading: the corpus windows are small (at most `max_window` = 16 "
+                    "instructions) and their best rewrites are found within a few exchange "
+                    "slices in every configuration, so shared pools and tempering across ranks "
+                    "change the proposals needed by at most a slice or two here; the pools do "
+                    "their work (counterexamples relayed, candidates refuted by another "
+                    "rank's counterexample) but the searches would have found those "
+                    "counterexamples themselves soon after. Larger windows would be needed "
+                    "to separate the configurations.\n\n")
         f.write("\nPlot: `results/scaling.png`. Raw reports: `results/scaling/*.json`.\n")
     os.replace(md + ".tmp", md)
 
