@@ -35,7 +35,8 @@ LINK    := $(LIBS) $(PKG_LIBS)
 HAVE_MPI := $(wildcard mpi/main.c)
 PROGS   := $(BUILD)/k2 $(if $(HAVE_MPI),$(BUILD)/k2-cluster)
 
-.PHONY: all deps test test-unit test-kernel asan fuzz bench clean corpus fuzz-semantics fuzz-smt
+.PHONY: all deps test test-unit test-kernel asan fuzz bench clean corpus fuzz-semantics fuzz-smt \
+	bench-scaling
 .DEFAULT_GOAL := all
 
 all: deps
@@ -140,6 +141,10 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BENCH_BINS)
 	@mkdir -p results
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b | tee results/$$(basename $$b).txt; done
+
+# ---- k2-cluster scaling: np 1, 2, 4, 8 (oversubscribed) and shared pools / tempering on-off ----
+bench-scaling: all
+	@sh mk/bench_scaling.sh $(BUILD)
 
 # ---- differential fuzzing: random programs in the kernel and the interpreter -----------------
 # `make fuzz-semantics N=100000 [SEED=1] [FUZZ_ARGS=...]`: progress every 10000 programs, a

@@ -1,0 +1,179 @@
+/* mpi/prover.c: a worker's window prover: z3 (smt/), remembering what each cex refuted. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpi/coord_int.h"
+
+/*
+ * The same question search/ asks by default (k2_smt_window_equiv on the window of the
+ * original program), asked here so that the candidate each counterexample refuted is known:
+ * it travels with the counterexample, and a rank that imports one scores that candidate on
+ * its own tests first. Passing them all means only the other rank's counterexample rules it
+ * out here: one candidate rejected by a counterexample another rank found (reported).
+ */
+struct k2_wprover {
+	struct k2_smt_window *sw;
+	struct k2_smt *smt;
+	struct k2_vm *vm;
+	const struct k2_win *w;
+	struct refuted {
+		uint64_t hash;           /* of the packed counterexample */
+		struct bpf_insn *insns;
+		uint32_t n;
+	} *r;
+	uint32_t n_r, cap_r;
+};
+
+int k2_cluster_smt_new(const struct k2_config *cfg, struct k2_smt **out, struct k2_err *e)
+{
+	struct k2_smt_opts so = {
+		.sz = sizeof(so),
+		.timeout_ms = cfg->smt.timeout_ms,
+		.no_memtype = !cfg->smt.memtype,
+		.no_maptype = !cfg->smt.maptype,
+		.no_offset = !cfg->smt.offset,
+		.no_modular = !cfg->smt.modular,
+		.no_cache = !cfg->smt.cache,
+		.no_prefilter = !cfg->smt.prefilter,
+	};
+
+	return k2_smt_new(&so, out, e);
+}
+
+static void keep_refuted(struct k2_wprover *wp, const struct bpf_insn *cand, uint32_t n,
+			 const struct k2_wstate *cex)
+{
+	size_t need = 0;
+	uint8_t *p;
+
+	if (wp->n_r == wp->cap_r) {
+		uint32_t cap = wp->cap_r ? 2 * wp->cap_r : 16;
+		struct refuted *r = realloc(wp->r, cap * sizeof(*r));
+
+		if (!r)
+			return;
+		wp->r = r;
+		wp->cap_r = cap;
+	}
+	k2_wstate_pack(cex, NULL, 0, &need);
+	p = malloc(need + 1);
+	if (!p)
+		return;
+	if (k2_wstate_pack(cex, p, need, NULL) >= 0) {
+		struct refuted *r = &wp->r[wp->n_r];
+
+		r->insns = malloc((n + 1) * sizeof(*cand));
+		if (r->insns) {
+			memcpy(r->insns, cand, n * sizeof(*cand));
+			r->n = n;
+			r->hash = k2_hash64(p, need, K2_HASH_INIT);
+			wp->n_r++;
+		}
+	}
+	free(p);
+}
+
+static int equiv(void *arg, const struct bpf_insn *cand, uint32_t n, enum k2_verdict *v,
+		 struct k2_wstate *cex, struct k2_err *e)
+{
+	struct k2_wprover *wp = arg;
+	struct bpf_insn nop;
+	int err;
+
+	/* smt/ reads an empty window as falling off its end; `ja +0` leaves by the end too. */
+	if (!n) {
+		k2_insn_encode(K2_OP_JA, 0, 0, 0, 0, &nop);
+		cand = &nop;
+		n = 1;
+	}
+	err = k2_smt_window_equiv(wp->sw, cand, n, v, wp->vm, cex, e);
+	if (!err && *v == K2_UNKNOWN && e)
+		snprintf(e->msg, sizeof(e->msg), "window %u:%u: %s", wp->w->start, wp->w->end,
+			 k2_smt_reason(wp->smt));
+	if (!err && *v == K2_DIFFERENT)
+		keep_refuted(wp, cand, n, cex);
+	return err;
+}
+
+/*
+ * The first-order safety check of a proven candidate (search/ runs the verifier rules
+ * before): smt/'s window safety, as search/ asks it by default. A rule violation refuses
+ * the candidate only when z3 finds a state that breaks it, or cannot decide.
+ */
+static int safe(void *arg, const struct bpf_insn *cand, uint32_t n, bool *ok, char *why,
+		size_t len, struct k2_err *e)
+{
+	struct k2_wprover *wp = arg;
+	struct k2_safety_report r;
+	struct bpf_insn nop;
+	bool dynamic = false;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	if (!n) {
+		k2_insn_encode(K2_OP_JA, 0, 0, 0, 0, &nop);
+		cand = &nop;
+		n = 1;
+	}
+	*ok = false;
+	err = k2_smt_window_safe(wp->sw, cand, n, &r, e);
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < r.n; i++)
+		dynamic |= r.v[i].has_input;
+	dynamic |= r.n > r.n_static || r.n == K2_SAFETY_MAXV;
+	*ok = r.verdict == K2_SAFE || (r.verdict == K2_UNSAFE && !dynamic);
+	if (!*ok)
+		snprintf(why, len, "window %u:%u: safety %s: %s", wp->w->start, wp->w->end,
+			 k2_safety_name(r.verdict),
+			 r.verdict == K2_UNSAFE && r.n ? r.v[0].msg : r.reason);
+	k2_safety_report_free(&r);
+	return 0;
+}
+
+int k2_wprover_new(struct k2_smt *smt, struct k2_vm *vm, const struct k2_analysis *an,
+		   const struct k2_win *w, struct k2_wprover **out, struct k2_prover *pr,
+		   struct k2_err *e)
+{
+	struct k2_wprover *wp = calloc(1, sizeof(*wp));
+	int err;
+
+	if (!wp)
+		return k2_err_set(e, -ENOMEM, "out of memory");
+	wp->smt = smt;
+	wp->vm = vm;
+	wp->w = w;
+	err = k2_smt_window_new(smt, an, w, &wp->sw, e);
+	if (err) {
+		free(wp);
+		return err;
+	}
+	pr->equiv = equiv;
+	pr->safe = safe;
+	pr->arg = wp;
+	*out = wp;
+	return 0;
+}
+
+const struct bpf_insn *k2_wprover_refuted(const struct k2_wprover *wp, uint64_t cex_hash,
+					  uint32_t *n)
+{
+	for (uint32_t i = wp ? wp->n_r : 0; i-- > 0;)
+		if (wp->r[i].hash == cex_hash) {
+			*n = wp->r[i].n;
+			return wp->r[i].insns;
+		}
+	return NULL;
+}
+
+void k2_wprover_free(struct k2_wprover *wp)
+{
+	if (!wp)
+		return;
+	k2_smt_window_free(wp->sw);
+	for (uint32_t i = 0; i < wp->n_r; i++)
+		free(wp->r[i].insns);
+	free(wp->r);
+	free(wp);
+}
