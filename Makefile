@@ -35,7 +35,8 @@ LINK    := $(LIBS) $(PKG_LIBS)
 HAVE_MPI := $(wildcard mpi/main.c)
 PROGS   := $(BUILD)/k2 $(if $(HAVE_MPI),$(BUILD)/k2-cluster)
 
-.PHONY: all deps test test-unit test-kernel asan fuzz bench clean corpus fuzz-semantics
+.PHONY: all deps test test-unit test-kernel asan fuzz bench clean corpus fuzz-semantics \
+	bench-sizes bench-latency bench-scaling
 .DEFAULT_GOAL := all
 
 all: deps
@@ -129,15 +130,23 @@ fuzz: deps
 			$(BUILD)/fuzz/work-$$n tests/fuzz/seeds/$$n || exit 1; \
 	done
 
-# ---- benchmarks: tests/bench/<name>.c, each printing its results into results/<name>.txt ----
+# ---- benchmarks: `make bench` runs every step of configs/bench.ini (mk/bench.py) and writes
+# results/README.md. bench-<name>: tests/bench/<name>.c, printing into results/<name>.txt;
+# bench-sizes, bench-latency, bench-scaling: mk/bench.py's own steps.
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 $(BUILD)/bench/%: tests/bench/%.c $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LINK)
 bench: deps
-	@$(MAKE) --no-print-directory $(BENCH_BINS)
+	@$(MAKE) --no-print-directory $(PROGS) corpus $(BENCH_BINS)
+	@/usr/bin/python3 mk/bench.py --build $(BUILD)
+.PRECIOUS: $(BUILD)/bench/%
+bench-%: $(BUILD)/bench/%
 	@mkdir -p results
-	@for b in $(BENCH_BINS); do echo "== $$b"; $$b | tee results/$$(basename $$b).txt; done
+	@{ $<; echo $$? >$(BUILD)/bench/$*.rc; } | tee results/$*.txt; exit $$(cat $(BUILD)/bench/$*.rc)
+bench-sizes bench-latency bench-scaling: deps
+	@$(MAKE) --no-print-directory $(PROGS) corpus
+	@/usr/bin/python3 mk/bench.py --build $(BUILD) $(patsubst bench-%,%,$@)
 
 # ---- differential fuzzing: random programs in the kernel and the interpreter -----------------
 # `make fuzz-semantics N=100000 [SEED=1] [FUZZ_ARGS=...]`: progress every 10000 programs, a
