@@ -36,7 +36,7 @@ HAVE_MPI := $(wildcard mpi/main.c)
 PROGS   := $(BUILD)/k2 $(if $(HAVE_MPI),$(BUILD)/k2-cluster)
 
 .PHONY: all deps test test-unit test-kernel asan fuzz bench clean corpus fuzz-semantics \
-	bench-sizes bench-latency bench-scaling
+	bench-sizes bench-latency bench-scaling demo
 .DEFAULT_GOAL := all
 
 all: deps
@@ -137,6 +137,11 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench
 $(BUILD)/bench/%: tests/bench/%.c $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LINK)
+# `make demo`: k2-cluster with 4 ranks on a corpus program: listings, proofs, verdict, latency.
+demo: deps
+	@$(MAKE) --no-print-directory $(PROGS) corpus
+	@sh mk/demo.sh $(BUILD)
+
 bench: deps
 	@$(MAKE) --no-print-directory $(PROGS) corpus $(BENCH_BINS)
 	@/usr/bin/python3 mk/bench.py --build $(BUILD)
