@@ -16,10 +16,11 @@ import json
 import math
 import os
 import platform
-import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -376,14 +377,15 @@ def step_scaling(ctx):
     prog = os.path.join(TOP, ctx.build, "corpus", s.get("program", "xdp_gtsm") + ".o")
     if not os.path.exists(prog):
         return {"status": "not run", "reason": f"no {prog}"}
-    sd = os.path.join(TOP, ctx.build, "bench", "slurm")
+    # Under /tmp: munge's and slurmd's unix socket paths must stay short.
+    sd = tempfile.mkdtemp(prefix="k2-bench-slurm.")
     ls = os.path.join(TOP, "slurm", "local-slurm.sh")
-    subprocess.run([ls, "stop", sd], cwd=TOP)
     p = subprocess.run([ls, "start", sd], cwd=TOP, capture_output=True, text=True)
     if p.returncode:
         subprocess.run([ls, "stop", sd], cwd=TOP)
-        return {"status": "not run", "reason": "private Slurm did not start: " +
-                p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "?"}
+        shutil.rmtree(sd, ignore_errors=True)
+        why = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "?"
+        return {"status": "not run", "reason": "private Slurm did not start: " + why}
     env = dict(os.environ, SLURM_CONF=os.path.join(sd, "slurm.conf"),
                K2_TASKS=s.get("tasks", "1 2 4"), K2_SEEDS=s.get("seeds", "1 2"),
                K2_BUDGET=s.get("budget", "30"), K2_CLUSTER=cluster_bin(ctx))
@@ -393,6 +395,7 @@ def step_scaling(ctx):
                  os.path.join(TOP, ctx.build, "bench", "logs", "scaling.log"), env)
     finally:
         subprocess.run([ls, "stop", sd], cwd=TOP)
+        shutil.rmtree(sd, ignore_errors=True)
     if rc is None:
         return {"status": "timed out", "reason": f"stopped after {ctx.timeout:.0f} s"}
     if rc:
