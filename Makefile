@@ -35,8 +35,8 @@ LINK    := $(LIBS) $(PKG_LIBS)
 HAVE_MPI := $(wildcard mpi/main.c)
 PROGS   := $(BUILD)/k2 $(if $(HAVE_MPI),$(BUILD)/k2-cluster)
 
-.PHONY: all deps test test-unit test-kernel asan fuzz bench clean corpus fuzz-semantics \
-	bench-sizes bench-latency bench-scaling demo
+.PHONY: all deps test test-unit test-kernel asan fuzz bench clean corpus fuzz-semantics
+.PHONY: bench-sizes bench-latency bench-scaling demo
 .DEFAULT_GOAL := all
 
 all: deps
