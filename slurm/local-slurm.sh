@@ -130,6 +130,24 @@ stop() {
 	stop_pid "$d/run/slurmd.pid"
 	stop_pid "$d/run/slurmctld.pid"
 	stop_pid "$d/run/munged.pid"
+	reap "$d/slurm.conf"
+}
+
+# Job processes that outlived the daemons (a task that ignored TERM, its slurmstepd): those whose
+# environment names this instance's slurm.conf, and that are a job's or a step daemon.
+reap() {
+	for e in /proc/[0-9]*/environ; do
+		p=${e#/proc/}
+		p=${p%/environ}
+		[ "$p" = $$ ] && continue
+		env=$( { tr '\0' '\n' <"$e"; } 2>/dev/null) || continue
+		echo "$env" | grep -qx "SLURM_CONF=$1" || continue
+		if echo "$env" | grep -q '^SLURM_JOB_ID=' ||
+			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = slurmstepd ]; then
+			echo "local-slurm: killing leftover $(tr '\0' ' ' <"/proc/$p/cmdline" | cut -c1-80) ($p)" >&2
+			kill -9 "$p" 2>/dev/null || true
+		fi
+	done
 }
 
 case "${1:-}" in
