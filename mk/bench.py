@@ -3,6 +3,8 @@
 
     /usr/bin/python3 mk/bench.py [--config configs/bench.ini] [--build build] [STEP ...]
 
+K2_BENCH_NOTE: a paragraph for the top of results/README.md (e.g. which branches were measured).
+
 With STEPs, only those run (the README keeps the other steps' last state from
 results/bench-steps.json). Steps owned by other modules are `make bench-NAME` (tests/bench/NAME.c);
 sizes, latency and scaling are here. A step that cannot run is recorded as "not run: <reason>",
@@ -462,6 +464,7 @@ def write_readme(state):
           f"{m['host']}, {m['cpu']} ({m['cpus']} CPUs, {m['mem_gib']} GiB), kernel "
           f"{m['kernel']}, commit {m['commit']} (`{m['describe']}`); {state['minutes']:.1f} min "
           "in all. Steps that could not run say why; no number here is filled in by hand.", "",
+          *([os.environ["K2_BENCH_NOTE"], ""] if os.environ.get("K2_BENCH_NOTE") else []),
           "| step | status | time | output |", "|---|---|---:|---|"]
     for name in state["order"]:
         st = state["steps"].get(name, {"status": "not run",
