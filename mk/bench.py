@@ -18,6 +18,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import shutil
 import signal
 import subprocess
@@ -136,13 +137,14 @@ def step_sizes(ctx):
                cluster_bin(ctx), prog, "-o", os.path.join(TOP, ctx.build, "bench", "sizes",
                                                           name + ".o"),
                "--budget", budget, "--seed", seed, "--report", os.path.join(out, name + ".json"),
-               "--trace", os.path.join(TOP, ctx.build, "bench", "sizes", name + ".h5"), "--quiet"]
+               "--trace", os.path.join(TOP, ctx.build, "bench", "sizes", name + ".h5"), "--quiet",
+               *shlex.split(s.get("args", ""))]
         os.makedirs(os.path.join(TOP, ctx.build, "bench", "sizes"), exist_ok=True)
         rc = run(cmd, float(budget) * 3 + 120,
                  os.path.join(TOP, ctx.build, "bench", "logs", f"sizes-{name}.log"))
         if rc != 0:
             failed.append(f"{name} (exit {rc})")
-    write_sizes(ctx, ranks, budget, seed)
+    write_sizes(ctx, ranks, budget, seed, s.get("args", ""))
     if failed:
         return {"status": "partial" if len(failed) < len(ctx.programs) else "failed",
                 "reason": "k2-cluster failed on " + ", ".join(failed)}
@@ -201,12 +203,12 @@ def sizes_table(rows):
     return out
 
 
-def write_sizes(ctx, ranks, budget, seed):
+def write_sizes(ctx, ranks, budget, seed, args):
     rows = sizes_rows(ctx)
     md = ["# Sizes: clang -O2 against k2-cluster", "",
           f"Every corpus program (`{ctx.build}/corpus/*.o`, clang -O2), optimized by "
-          f"`mpirun -np {ranks} k2-cluster --budget {budget} --seed {seed}` (configs/bench.ini "
-          "[sizes]). Instructions are those of the optimized function (a 64-bit immediate load "
+          f"`mpirun -np {ranks} k2-cluster --budget {budget} --seed {seed} {args}` "
+          "(configs/bench.ini [sizes]). Instructions are those of the optimized function (a 64-bit immediate load "
           "counts once). *time to best*: search seconds until the last window improvement the "
           "output kept. *proof*: what z3 established for the whole output program; *kernel "
           "verdict*: the verifier on this machine's kernel. Reports: `results/sizes/*.json`.",
@@ -390,7 +392,8 @@ def step_scaling(ctx):
         return {"status": "not run", "reason": "private Slurm did not start: " + why}
     env = dict(os.environ, SLURM_CONF=os.path.join(sd, "slurm.conf"),
                K2_TASKS=s.get("tasks", "1 2 4"), K2_SEEDS=s.get("seeds", "1 2"),
-               K2_BUDGET=s.get("budget", "30"), K2_CLUSTER=cluster_bin(ctx))
+               K2_BUDGET=s.get("budget", "30"), K2_CLUSTER=cluster_bin(ctx),
+               K2_ARGS=s.get("args", ""))
     try:
         rc = run([os.path.join(TOP, "slurm", "scaling.sh"), prog,
                   os.path.join(TOP, ctx.build, "bench", "scaling")], ctx.timeout,
