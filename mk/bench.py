@@ -132,8 +132,9 @@ def step_sizes(ctx):
             failed.append(f"{name} (step time limit)")
             continue
         log(f"sizes: {name}: k2-cluster, {ranks} ranks, {budget} s")
-        cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", ranks,
-               cluster_bin(ctx), prog, "-o", os.path.join(TOP, ctx.build, "bench", "sizes",
+        # --enable-recovery: a rank k2-cluster drops (and reaps) does not end the whole job.
+        cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "--enable-recovery",
+               "-np", ranks, cluster_bin(ctx), prog, "-o", os.path.join(TOP, ctx.build, "bench", "sizes",
                                                           name + ".o"),
                "--budget", budget, "--seed", seed, "--report", os.path.join(out, name + ".json"),
                "--trace", os.path.join(TOP, ctx.build, "bench", "sizes", name + ".h5"), "--quiet",

@@ -19,8 +19,9 @@ listing() { "$build/k2" disasm "$1" | sed -nE 's/^ *[0-9]+:\t([0-9a-f]{2} ){7}[0
 field() { /usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($1)" "$2"; }
 
 hr "k2-cluster: $in, 4 MPI ranks, $budget s of search"
-echo "mpirun --allow-run-as-root --oversubscribe -np 4 $build/k2-cluster $in -o $out/$prog.o ..."
-mpirun --allow-run-as-root --oversubscribe -np 4 "$build/k2-cluster" "$in" -o "$out/$prog.o" \
+echo "mpirun --allow-run-as-root --oversubscribe --enable-recovery -np 4 $build/k2-cluster $in -o $out/$prog.o ..."
+mpirun --allow-run-as-root --oversubscribe --enable-recovery -np 4 "$build/k2-cluster" "$in" \
+	-o "$out/$prog.o" \
 	--budget "$budget" --report "$out/$prog.json" --trace "$out/$prog.h5"
 
 hr "listing: clang -O2 (left) and k2-cluster (right); | changed, < removed, > added"
