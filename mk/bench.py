@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""mk/bench.py: `make bench`: every step of configs/bench.ini, then results/README.md with the tables.
+"""mk/bench.py: `make bench`: the steps of configs/bench.ini, then results/README.md with tables.
 
     /usr/bin/python3 mk/bench.py [--config configs/bench.ini] [--build build] [STEP ...]
 
@@ -134,8 +134,8 @@ def step_sizes(ctx):
         log(f"sizes: {name}: k2-cluster, {ranks} ranks, {budget} s")
         # --enable-recovery: a rank k2-cluster drops (and reaps) does not end the whole job.
         cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "--enable-recovery",
-               "-np", ranks, cluster_bin(ctx), prog, "-o", os.path.join(TOP, ctx.build, "bench", "sizes",
-                                                          name + ".o"),
+               "-np", ranks, cluster_bin(ctx), prog,
+               "-o", os.path.join(TOP, ctx.build, "bench", "sizes", name + ".o"),
                "--budget", budget, "--seed", seed, "--report", os.path.join(out, name + ".json"),
                "--trace", os.path.join(TOP, ctx.build, "bench", "sizes", name + ".h5"), "--quiet",
                *shlex.split(s.get("args", ""))]
@@ -208,10 +208,10 @@ def write_sizes(ctx, ranks, budget, seed, args):
     md = ["# Sizes: clang -O2 against k2-cluster", "",
           f"Every corpus program (`{ctx.build}/corpus/*.o`, clang -O2), optimized by "
           f"`mpirun -np {ranks} k2-cluster --budget {budget} --seed {seed} {args}` "
-          "(configs/bench.ini [sizes]). Instructions are those of the optimized function (a 64-bit immediate load "
-          "counts once). *time to best*: search seconds until the last window improvement the "
-          "output kept. *proof*: what z3 established for the whole output program; *kernel "
-          "verdict*: the verifier on this machine's kernel. Reports: `results/sizes/*.json`.",
+          "(configs/bench.ini [sizes]). Instructions are those of the optimized function "
+          "(a 64-bit immediate load counts once). *time to best*: search seconds until the "
+          "last window improvement the output kept. *proof*: what z3 established for the "
+          "whole output program; *kernel verdict*: the verifier on this machine's kernel. Reports: `results/sizes/*.json`.",
           "", *sizes_table(rows), "", "![sizes](sizes.png)", ""]
     write_atomic(os.path.join(TOP, "results", "sizes.md"), "\n".join(md))
     plot_sizes(rows, os.path.join(TOP, "results", "sizes.png"))
@@ -312,7 +312,8 @@ def read_bench(h5):
 
 def latency_table(res):
     out = ["| program | type | insns | clang -O2 ns/pkt median [q1, q3] | k2-cluster ns/pkt "
-           "median [q1, q3] | ratio [95% CI] | A/A envelope | verdict | XDP Mpps before → after |",
+           "median [q1, q3] | ratio [95% CI] | A/A envelope | verdict "
+           "| XDP Mpps before → after |",
            "|---|---|---|---:|---:|---:|---|---|---|"]
     for r in res:
         ins = f"{r['before']} → {r['after']}" if r.get("after") is not None else ""

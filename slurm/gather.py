@@ -50,7 +50,8 @@ def trace_curve(h5, r):
         ttb = math.nan
         if "search/windows" in f:
             w = f["search/windows"][()]
-            t = [x["time_to_best"] for x in w if x["improved"] and not math.isnan(x["time_to_best"])]
+            t = [x["time_to_best"] for x in w
+                 if x["improved"] and not math.isnan(x["time_to_best"])]
             ttb = max(t) if t else math.nan
     before = r.get("insns_before")
     if before is None or len(p) == 0:

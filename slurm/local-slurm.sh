@@ -104,7 +104,7 @@ EOF
 		die "slurmctld does not answer (see $d/log/slurmctld.log)"
 	slurmd || die "slurmd did not start (see $d/log/slurmd.log)"
 	wait_for "sinfo -h -n '$host' -o %T 2>/dev/null | grep -qE '^(idle|mixed|allocated)'" 200 ||
-		die "node $host never became idle: $(sinfo -h -o '%T %E' 2>&1) (see $d/log/slurmd.log)"
+		die "node $host not idle: $(sinfo -h -o '%T %E' 2>&1) (see $d/log/slurmd.log)"
 	echo "export SLURM_CONF=$d/slurm.conf"
 }
 
@@ -144,7 +144,8 @@ reap() {
 		echo "$env" | grep -qx "SLURM_CONF=$1" || continue
 		if echo "$env" | grep -q '^SLURM_JOB_ID=' ||
 			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = slurmstepd ]; then
-			echo "local-slurm: killing leftover $(tr '\0' ' ' <"/proc/$p/cmdline" | cut -c1-80) ($p)" >&2
+			cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" | cut -c1-70)
+			echo "local-slurm: killing leftover $cmd ($p)" >&2
 			kill -9 "$p" 2>/dev/null || true
 		fi
 	done

@@ -2,7 +2,7 @@
 # slurm/scaling.sh: submits the scaling sweep (slurm/scaling.sbatch as a job array over K2_TASKS x
 # K2_SEEDS), waits for it and gathers it into results/scaling.md and results/scaling.png.
 #
-#   [K2_TASKS="1 2 4"] [K2_SEEDS="1 2"] [K2_BUDGET=60] slurm/scaling.sh PROG.o OUTDIR [sbatch options]
+#   [K2_TASKS="1 2 4"] [K2_SEEDS="1 2"] [K2_BUDGET=60] slurm/scaling.sh PROG.o DIR [sbatch opts]
 #
 # K2_ARGS: more k2-cluster options for every run (e.g. "--iters 100000").
 # Uses the Slurm of SLURM_CONF (a real cluster, or slurm/local-slurm.sh's). Multi-node: pass
@@ -26,7 +26,8 @@ cd "$out"
 rm -f np*-seed*.json np*-seed*.h5 np*-seed*.o k2-scaling-*.out
 # --overcommit: a one-node test allocation may have fewer cores than the largest task count.
 sbatch --wait --array="0-$((n - 1))%1" -n "$max" --overcommit --time=$((K2_BUDGET / 60 + 5)) "$@" \
-	"$top/slurm/scaling.sbatch" "$prog" "$out" ${K2_ARGS:-} || echo "scaling: some elements failed (see $out)"
+	"$top/slurm/scaling.sbatch" "$prog" "$out" ${K2_ARGS:-} ||
+	echo "scaling: some elements failed (see $out)"
 cd "$top"
 /usr/bin/python3 slurm/gather.py "$out" --md "${K2_SCALING_MD:-results/scaling.md}" \
 	--png "${K2_SCALING_PNG:-results/scaling.png}"

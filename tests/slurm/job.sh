@@ -17,7 +17,8 @@ wait_job "$id" 120
 [ "$(job_field "$id" JobState)" = COMPLETED ] || fail "job $id: $(job_field "$id" JobState)"
 [ "$(job_field "$id" ExitCode)" = 0:0 ] || fail "job $id exit code $(job_field "$id" ExitCode)"
 grep -q "4 tasks on" "k2-cluster-$id.out" || fail "the job did not run 4 tasks"
-[ "$(json out.json "r['ranks']")" = 4 ] || fail "k2-cluster saw $(json out.json "r['ranks']") ranks, not 4"
+ranks=$(json out.json "r['ranks']")
+[ "$ranks" = 4 ] || fail "k2-cluster saw $ranks ranks, not 4"
 [ -e "k2-$id.ckpt" ] && fail "a finished job left its checkpoint k2-$id.ckpt"
 check_proven out.json
 [ "$(json out.json "r['insns_after']")" -lt "$(json out.json "r['insns_before']")" ] ||

@@ -27,7 +27,8 @@ grep -q "requeueing to resume" "$log" || fail "the job did not requeue itself"
 grep -q "resuming from" "$log" || fail "the requeued run did not resume from the checkpoint"
 runs=$(json out.json "r['resumed_runs']")
 [ "$runs" -ge 1 ] || fail "the final report says resumed_runs $runs"
-[ "$runs" = "$(job_field "$id" Restarts)" ] || fail "resumed_runs $runs, restarts $(job_field "$id" Restarts)"
+restarts=$(job_field "$id" Restarts)
+[ "$runs" = "$restarts" ] || fail "resumed_runs $runs, restarts $restarts"
 [ "$(json out.json "r['stop_reason']")" = "budget spent" ] ||
 	fail "the last run stopped for: $(json out.json "r['stop_reason']")"
 s=$(json out.json "r['search_s']")
@@ -36,4 +37,4 @@ json out.json "abs(r['search_s'] - 50) < 5" | grep -q True || fail "search took 
 [ -e "k2-$id.ckpt" ] && fail "a finished job left its checkpoint"
 check_proven out.json
 check_loads "$prog" out.o out.json
-echo "PASS: time limit -> USR1 -> checkpoint -> requeue ($runs) -> resume -> finished, proven, accepted"
+echo "PASS: time limit -> USR1 -> checkpoint -> requeue ($runs) -> resume -> done, proven, accepted"
