@@ -29,6 +29,7 @@ import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "slurm"))
+sys.dont_write_bytecode = True  # no slurm/__pycache__ in the tree
 import gather  # noqa: E402  (slurm/gather.py: trace reading shared with the scaling table)
 
 STATE = "results/bench-steps.json"
@@ -211,7 +212,8 @@ def write_sizes(ctx, ranks, budget, seed, args):
           "(configs/bench.ini [sizes]). Instructions are those of the optimized function "
           "(a 64-bit immediate load counts once). *time to best*: search seconds until the "
           "last window improvement the output kept. *proof*: what z3 established for the "
-          "whole output program; *kernel verdict*: the verifier on this machine's kernel. Reports: `results/sizes/*.json`.",
+          "whole output program; *kernel verdict*: the verifier on this machine's kernel. "
+          "Reports: `results/sizes/*.json`.",
           "", *sizes_table(rows), "", "![sizes](sizes.png)", ""]
     write_atomic(os.path.join(TOP, "results", "sizes.md"), "\n".join(md))
     plot_sizes(rows, os.path.join(TOP, "results", "sizes.png"))
