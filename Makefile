@@ -35,7 +35,7 @@ LINK    := $(LIBS) $(PKG_LIBS)
 HAVE_MPI := $(wildcard mpi/main.c)
 PROGS   := $(BUILD)/k2 $(if $(HAVE_MPI),$(BUILD)/k2-cluster)
 
-.PHONY: all deps test test-unit test-kernel asan fuzz bench clean corpus fuzz-semantics
+.PHONY: all deps test test-unit test-kernel asan fuzz bench clean corpus fuzz-semantics fuzz-smt
 .PHONY: bench-sizes bench-latency bench-scaling demo
 .DEFAULT_GOAL := all
 
@@ -165,6 +165,14 @@ fuzz-semantics: deps
 	@rm -f $(BUILD)/fuzz-semantics.md
 	$(BUILD)/k2 fuzz-semantics -n $(N) --seed $(SEED) --every 10000 \
 		--report $(BUILD)/fuzz-semantics.md $(FUZZ_ARGS)
+
+# `make fuzz-smt N=10000 [SEED=1]`: random programs and mutants, z3's verdicts against bpf/interp
+# (smt/fuzz_smt.c), every option set in turn; fails on any disagreement. A query that runs out
+# of SMT_TIMEOUT ms is counted as unknown.
+SMT_TIMEOUT ?= 1000
+fuzz-smt: deps
+	@$(MAKE) --no-print-directory $(BUILD)/k2
+	$(BUILD)/k2 fuzz-smt -n $(N) --seed $(SEED) --timeout $(SMT_TIMEOUT) --every 500
 
 clean:
 	rm -rf $(BUILD)

@@ -317,6 +317,10 @@ void k2_wstate_get_reg(const struct k2_wstate *st, unsigned reg, enum k2_rtype *
 /* Writes bytes at a synthetic address (stack bytes become initialised). -EFAULT outside
  * the region's bounds. */
 int k2_wstate_write(struct k2_wstate *st, uint64_t addr, const void *buf, uint32_t len);
+/* Writes a spilled register: the 8 bytes of v at an 8-byte aligned stack address, with the
+ * type a fill gets back (as a store of the whole register leaves them). -EFAULT if the
+ * address is not an aligned slot of a live frame. */
+int k2_wstate_write_spill(struct k2_wstate *st, uint64_t addr, enum k2_rtype t, uint64_t v);
 int k2_wstate_read(const struct k2_wstate *st, uint64_t addr, void *buf, uint32_t len);
 /* Makes a map-value slot for (map, key) holding `value` (one CPU's); *addr gets the
  * address of its first byte, to be put in a register with K2_T_MAP_VALUE. */

@@ -128,6 +128,20 @@ int k2_wstate_write(struct k2_wstate *st, uint64_t addr, const void *buf, uint32
 	return 0;
 }
 
+int k2_wstate_write_spill(struct k2_wstate *st, uint64_t addr, enum k2_rtype t, uint64_t v)
+{
+	uint8_t *init, *p = raw(&st->m, addr, 8, &init);
+	uint32_t so;
+
+	if (!p || !init || (K2_ADDR_OFF(addr) & 7) || t >= K2_T__COUNT)
+		return -EFAULT;
+	so = (uint32_t)(p - st->m.stack);
+	memcpy(p, &v, 8);
+	memset(init, 1, 8);
+	st->m.spill[so / 8] = (uint8_t)t;
+	return 0;
+}
+
 int k2_wstate_read(const struct k2_wstate *st, uint64_t addr, void *buf, uint32_t len)
 {
 	uint8_t *init, *p = raw((struct k2_machine *)&st->m, addr, len, &init);
