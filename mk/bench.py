@@ -196,6 +196,8 @@ def sizes_table(rows):
         ta += a
         nw = len(r.get("windows", []))
         proof = r.get("proof", "") + ("" if r.get("proven") else " (NOT proven)")
+        if a < b and not r.get("output"):
+            proof += "; **no output written** (k2-cluster's report)"
         out.append(f"| {r['name']} | {r['prog_type']} | {b} | {a} | {f1(pct(b, a))} "
                    f"| {f1(r['ttb'])} | {r.get('windows_improved', 0)}/{nw} | {proof} "
                    f"| {r.get('kernel', '')} |")
