@@ -526,6 +526,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="configs/bench.ini")
     ap.add_argument("--build", default="build")
+    ap.add_argument("--readme", action="store_true",
+                    help="run nothing: rewrite results/README.md (and README.md's table) from the "
+                    "last results")
     ap.add_argument("steps", nargs="*")
     a = ap.parse_args()
     cfg = configparser.ConfigParser(inline_comment_prefixes=(";",), comment_prefixes=(";", "#"))
@@ -549,6 +552,12 @@ def main():
     except (OSError, ValueError):
         pass
     os.makedirs(os.path.join(TOP, "results"), exist_ok=True)
+    if a.readme:
+        if "machine" not in state:
+            print(f"bench: no {STATE}: nothing measured yet", file=sys.stderr)
+            return 1
+        write_readme(state)
+        return 0
     t0 = time.monotonic()
     for name in a.steps or order:
         log(f"== {name}")
