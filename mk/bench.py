@@ -527,8 +527,8 @@ def main():
     ap.add_argument("--config", default="configs/bench.ini")
     ap.add_argument("--build", default="build")
     ap.add_argument("--readme", action="store_true",
-                    help="run nothing: rewrite results/README.md (and README.md's table) from the "
-                    "last results")
+                    help="run nothing: rewrite results/README.md, sizes.md and README.md's "
+                    "table from the last results")
     ap.add_argument("steps", nargs="*")
     a = ap.parse_args()
     cfg = configparser.ConfigParser(inline_comment_prefixes=(";",), comment_prefixes=(";", "#"))
@@ -556,6 +556,10 @@ def main():
         if "machine" not in state:
             print(f"bench: no {STATE}: nothing measured yet", file=sys.stderr)
             return 1
+        if glob.glob(os.path.join(TOP, "results", "sizes", "*.json")):
+            z = ctx.sec("sizes")
+            write_sizes(ctx, z.get("ranks", "4"), z.get("budget", "15"), z.get("seed", "1"),
+                        z.get("args", ""))
         write_readme(state)
         return 0
     t0 = time.monotonic()
