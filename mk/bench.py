@@ -474,7 +474,7 @@ def write_readme(state):
           f"{m['host']}, {m['cpu']} ({m['cpus']} CPUs, {m['mem_gib']} GiB), kernel "
           f"{m['kernel']}, commit {m['commit']} (`{m['describe']}`); {state['minutes']:.1f} min "
           "in all. Steps that could not run say why; no number here is filled in by hand.", "",
-          *([os.environ["K2_BENCH_NOTE"], ""] if os.environ.get("K2_BENCH_NOTE") else []),
+          *([state["note"], ""] if state.get("note") else []),
           "| step | status | time | output |", "|---|---|---:|---|"]
     for name in state["order"]:
         st = state["steps"].get(name, {"status": "not run",
@@ -552,6 +552,8 @@ def main():
     except (OSError, ValueError):
         pass
     os.makedirs(os.path.join(TOP, "results"), exist_ok=True)
+    if os.environ.get("K2_BENCH_NOTE"):
+        state["note"] = os.environ["K2_BENCH_NOTE"]
     if a.readme:
         if "machine" not in state:
             print(f"bench: no {STATE}: nothing measured yet", file=sys.stderr)
@@ -573,6 +575,7 @@ def main():
             f" ({st['seconds']:.0f} s)")
     state["order"] = order
     state["machine"] = machine()
+    state["note"] = os.environ.get("K2_BENCH_NOTE", "")
     state["minutes"] = sum(s.get("seconds", 0) for n, s in state["steps"].items()
                            if n in order) / 60
     write_atomic(os.path.join(TOP, STATE), json.dumps(state, indent=1) + "\n")
