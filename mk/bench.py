@@ -123,7 +123,7 @@ def step_sizes(ctx):
     ranks, budget, seed = s.get("ranks", "4"), s.get("budget", "15"), s.get("seed", "1")
     out = os.path.join(TOP, "results", "sizes")
     os.makedirs(out, exist_ok=True)
-    for f in glob.glob(os.path.join(out, "*.json")):
+    for f in glob.glob(os.path.join(out, "*.json")) + glob.glob(os.path.join(out, "*.h5")):
         os.unlink(f)
     failed = []
     t0 = time.monotonic()
@@ -138,7 +138,7 @@ def step_sizes(ctx):
                "-np", ranks, cluster_bin(ctx), prog,
                "-o", os.path.join(TOP, ctx.build, "bench", "sizes", name + ".o"),
                "--budget", budget, "--seed", seed, "--report", os.path.join(out, name + ".json"),
-               "--trace", os.path.join(TOP, ctx.build, "bench", "sizes", name + ".h5"), "--quiet",
+               "--trace", os.path.join(out, name + ".h5"), "--quiet",
                *shlex.split(s.get("args", ""))]
         os.makedirs(os.path.join(TOP, ctx.build, "bench", "sizes"), exist_ok=True)
         rc = run(cmd, float(budget) * 3 + 120,
@@ -163,7 +163,7 @@ def sizes_rows(ctx):
         except (OSError, ValueError):
             rows.append({"name": name, "missing": True})
             continue
-        h5 = os.path.join(TOP, ctx.build, "bench", "sizes", name + ".h5")
+        h5 = os.path.join(TOP, "results", "sizes", name + ".h5")
         _, ttb = gather.trace_curve(h5, r) if os.path.exists(h5) else (None, math.nan)
         r["name"], r["ttb"] = name, ttb
         rows.append(r)
@@ -215,7 +215,7 @@ def write_sizes(ctx, ranks, budget, seed, args):
           "(a 64-bit immediate load counts once). *time to best*: search seconds until the "
           "last window improvement the output kept. *proof*: what z3 established for the "
           "whole output program; *kernel verdict*: the verifier on this machine's kernel. "
-          "Reports: `results/sizes/*.json`.",
+          "Reports and HDF5 traces: `results/sizes/`.",
           "", *sizes_table(rows), "", "![sizes](sizes.png)", ""]
     write_atomic(os.path.join(TOP, "results", "sizes.md"), "\n".join(md))
     plot_sizes(rows, os.path.join(TOP, "results", "sizes.png"))
@@ -253,7 +253,7 @@ def step_latency(ctx):
         return {"status": "not run", "reason": "no sizes results (k2-cluster outputs) to measure"}
     s = ctx.sec("latency")
     rounds, live = s.get("rounds", "10"), s.get("xdp_live", "1")
-    out = os.path.join(TOP, ctx.build, "bench", "latency")
+    out = os.path.join(TOP, "results", "latency")
     os.makedirs(out, exist_ok=True)
     res, notes = [], []
     for r in rows:
@@ -346,7 +346,7 @@ def write_latency(res, rounds, live):
           "it includes the kernel's fixed cost of a run. *ratio*: output/original, the median of "
           "per-round ratios with its ~95% distribution-free interval; *A/A envelope*: how far "
           "identical copies of the original land, i.e. the resolution. Only programs k2-cluster "
-          "changed are measured.", "", *latency_table(res), "", "![latency](latency.png)", ""]
+          "changed are measured. Traces: `results/latency/`.", "", *latency_table(res), "", "![latency](latency.png)", ""]
     write_atomic(os.path.join(TOP, "results", "latency.md"), "\n".join(md))
     plot_latency(res, os.path.join(TOP, "results", "latency.png"))
 
@@ -402,9 +402,11 @@ def step_scaling(ctx):
                K2_BUDGET=s.get("budget", "30"), K2_CLUSTER=cluster_bin(ctx),
                K2_ARGS=s.get("args", ""))
     try:
-        rc = run([os.path.join(TOP, "slurm", "scaling.sh"), prog,
-                  os.path.join(TOP, ctx.build, "bench", "scaling")], ctx.timeout,
+        out = os.path.join(TOP, "results", "scaling")
+        rc = run([os.path.join(TOP, "slurm", "scaling.sh"), prog, out], ctx.timeout,
                  os.path.join(TOP, ctx.build, "bench", "logs", "scaling.log"), env)
+        for f in glob.glob(os.path.join(out, "k2-scaling-*.out")):  # job logs: not results
+            shutil.move(f, os.path.join(TOP, ctx.build, "bench", "logs", os.path.basename(f)))
     finally:
         subprocess.run([ls, "stop", sd], cwd=TOP)
         shutil.rmtree(sd, ignore_errors=True)
@@ -562,6 +564,7 @@ def main():
             z = ctx.sec("sizes")
             write_sizes(ctx, z.get("ranks", "4"), z.get("budget", "15"), z.get("seed", "1"),
                         z.get("args", ""))
+        write_atomic(os.path.join(TOP, STATE), json.dumps(state, indent=1) + "\n")
         write_readme(state)
         return 0
     t0 = time.monotonic()
