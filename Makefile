@@ -36,7 +36,7 @@ HAVE_MPI := $(wildcard mpi/main.c)
 PROGS   := $(BUILD)/k2 $(if $(HAVE_MPI),$(BUILD)/k2-cluster)
 
 .PHONY: all deps test test-unit test-kernel asan fuzz bench clean corpus fuzz-semantics fuzz-smt
-.PHONY: bench-sizes bench-latency bench-scaling demo
+.PHONY: bench-sizes bench-latency bench-slurm-scaling demo
 .DEFAULT_GOAL := all
 
 all: deps
@@ -132,7 +132,7 @@ fuzz: deps
 
 # ---- benchmarks: `make bench` runs every step of configs/bench.ini (mk/bench.py) and writes
 # results/README.md. bench-<name>: tests/bench/<name>.c, printing into results/<name>.txt;
-# bench-sizes, bench-latency, bench-scaling: mk/bench.py's own steps.
+# bench-sizes, bench-latency, bench-slurm-scaling: mk/bench.py's own steps.
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 $(BUILD)/bench/%: tests/bench/%.c $(LIBS)
 	@mkdir -p $(dir $@)
@@ -148,8 +148,9 @@ bench: deps
 .PRECIOUS: $(BUILD)/bench/%
 bench-%: $(BUILD)/bench/%
 	@mkdir -p results
-	@{ $<; echo $$? >$(BUILD)/bench/$*.rc; } | tee results/$*.txt; exit $$(cat $(BUILD)/bench/$*.rc)
-bench-sizes bench-latency bench-scaling: deps
+	@{ $<; echo $$? >$(BUILD)/bench/$*.rc; } | tee results/$*.txt; \
+		exit $$(cat $(BUILD)/bench/$*.rc)
+bench-sizes bench-latency bench-slurm-scaling: deps
 	@$(MAKE) --no-print-directory $(PROGS) corpus
 	@/usr/bin/python3 mk/bench.py --build $(BUILD) $(patsubst bench-%,%,$@)
 

@@ -7,8 +7,8 @@ K2_BENCH_NOTE: a paragraph for the top of results/README.md (e.g. which branches
 
 With STEPs, only those run (the README keeps the other steps' last state from
 results/bench-steps.json). Steps owned by other modules are `make bench-NAME` (tests/bench/NAME.c);
-sizes, latency and scaling are here. A step that cannot run is recorded as "not run: <reason>",
-never with made-up numbers.
+sizes, latency and slurm-scaling are here. A step that cannot run is recorded as
+"not run: <reason>", never with made-up numbers.
 """
 import argparse
 import configparser
@@ -91,11 +91,22 @@ class Ctx:
 
 # ---- steps owned by other modules: make bench-NAME ------------------------------------------
 
+def make_target(name):
+    """Whether `make bench-NAME` has something to run: tests/bench/NAME.c or its own rule."""
+    if os.path.exists(os.path.join(TOP, "tests", "bench", name + ".c")):
+        return True
+    with open(os.path.join(TOP, "Makefile")) as f:
+        for line in f:
+            if line[:1] not in ("\t", "#") and ":" in line and "=" not in line.split(":")[0]:
+                if f"bench-{name}" in line.split(":")[0].split():
+                    return True
+    return False
+
+
 def make_step(ctx, name):
-    src = os.path.join(TOP, "tests", "bench", name + ".c")
-    if not os.path.exists(src):
-        return {"status": "not run", "reason": f"no tests/bench/{name}.c in this tree "
-                f"(its module has not merged its bench)"}
+    if not make_target(name):
+        return {"status": "not run", "reason": f"no tests/bench/{name}.c nor bench-{name} "
+                "target in this tree (its module has not merged its bench)"}
     env = dict(os.environ, K2_BUILD=ctx.build)
     for k, v in ctx.sec(name).items():
         env[f"K2_BENCH_{name.upper()}_{k.upper()}"] = v
@@ -346,7 +357,8 @@ def write_latency(res, rounds, live):
           "it includes the kernel's fixed cost of a run. *ratio*: output/original, the median of "
           "per-round ratios with its ~95% distribution-free interval; *A/A envelope*: how far "
           "identical copies of the original land, i.e. the resolution. Only programs k2-cluster "
-          "changed are measured. Traces: `results/latency/`.", "", *latency_table(res), "", "![latency](latency.png)", ""]
+          "changed are measured. Traces: `results/latency/`.", "", *latency_table(res), "",
+          "![latency](latency.png)", ""]
     write_atomic(os.path.join(TOP, "results", "latency.md"), "\n".join(md))
     plot_latency(res, os.path.join(TOP, "results", "latency.png"))
 
@@ -376,15 +388,15 @@ def plot_latency(res, png):
     save(fig, png)
 
 
-# ---- scaling: the Slurm job array under a private Slurm ---------------------------------------
+# ---- slurm-scaling: the Slurm job array under a private Slurm ---------------------------------
 
-def step_scaling(ctx):
+def step_slurm_scaling(ctx):
     if not os.access(cluster_bin(ctx), os.X_OK):
         return {"status": "not run", "reason": f"no {ctx.build}/k2-cluster (mpi/ is not in this "
                 "tree)"}
     if os.geteuid() != 0:
         return {"status": "not run", "reason": "a private Slurm needs root"}
-    s = ctx.sec("scaling")
+    s = ctx.sec("slurm-scaling")
     prog = os.path.join(TOP, ctx.build, "corpus", s.get("program", "xdp_gtsm") + ".o")
     if not os.path.exists(prog):
         return {"status": "not run", "reason": f"no {prog}"}
@@ -400,9 +412,10 @@ def step_scaling(ctx):
     env = dict(os.environ, SLURM_CONF=os.path.join(sd, "slurm.conf"),
                K2_TASKS=s.get("tasks", "1 2 4"), K2_SEEDS=s.get("seeds", "1 2"),
                K2_BUDGET=s.get("budget", "30"), K2_CLUSTER=cluster_bin(ctx),
-               K2_ARGS=s.get("args", ""))
+               K2_ARGS=s.get("args", ""), K2_SCALING_MD="results/slurm-scaling.md",
+               K2_SCALING_PNG="results/slurm-scaling.png")
     try:
-        out = os.path.join(TOP, "results", "scaling")
+        out = os.path.join(TOP, "results", "slurm-scaling")
         rc = run([os.path.join(TOP, "slurm", "scaling.sh"), prog, out], ctx.timeout,
                  os.path.join(TOP, ctx.build, "bench", "logs", "scaling.log"), env)
         for f in glob.glob(os.path.join(out, "k2-scaling-*.out")):  # job logs: not results
@@ -450,7 +463,7 @@ def machine():
 
 OUTPUTS = {"interp": "interp.txt", "interp_jit": "interp.md", "search": "search.md",
            "eqcheck": "eqcheck.md", "sizes": "sizes.md", "latency": "latency.md",
-           "scaling": "scaling.md"}
+           "scaling": "scaling.md", "slurm-scaling": "slurm-scaling.md"}
 
 
 def section(path, title):
@@ -488,7 +501,7 @@ def write_readme(state):
     md.append("")
     for name, title in (("sizes", "Sizes: clang -O2 against k2-cluster"),
                         ("latency", "In-kernel latency before and after"),
-                        ("scaling", "Scaling over MPI ranks")):
+                        ("slurm-scaling", "Scaling over MPI ranks (Slurm job array)")):
         if state["steps"].get(name, {}).get("status") in ("ok", "partial"):
             md += section(OUTPUTS[name], title)
             png = OUTPUTS[name][:-3] + ".png"
@@ -521,7 +534,7 @@ def update_top_readme():
     write_atomic(path, head + begin + "\n" + "\n".join(rows) + "\n" + end + tail)
 
 
-STEPS = {"sizes": step_sizes, "latency": step_latency, "scaling": step_scaling}
+STEPS = {"sizes": step_sizes, "latency": step_latency, "slurm-scaling": step_slurm_scaling}
 
 
 def main():

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """slurm/gather.py: a scaling sweep's reports and traces (npN-seedS.json/.h5) -> scaling.md + plot.
 
-    /usr/bin/python3 slurm/gather.py DIR [--md results/scaling.md] [--png results/scaling.png]
+    /usr/bin/python3 slurm/gather.py DIR [--md results/slurm-scaling.md] [--png F.png]
 
 Per run: ranks, searching ranks, instructions before/after, time to the last improvement,
 proposals and proposals/s, counterexamples, proofs. Per task count: the mean and range over
@@ -157,8 +157,8 @@ def plot(runs, png):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dir")
-    ap.add_argument("--md", default="results/scaling.md")
-    ap.add_argument("--png", default="results/scaling.png")
+    ap.add_argument("--md", default="results/slurm-scaling.md")
+    ap.add_argument("--png", default="results/slurm-scaling.png")
     a = ap.parse_args()
     runs = load_runs(a.dir)
     if not runs:

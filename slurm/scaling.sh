@@ -1,6 +1,6 @@
 #!/bin/sh
 # slurm/scaling.sh: submits the scaling sweep (slurm/scaling.sbatch as a job array over K2_TASKS x
-# K2_SEEDS), waits for it and gathers it into results/scaling.md and results/scaling.png.
+# K2_SEEDS), waits for it and gathers it into results/slurm-scaling.md and its .png.
 #
 #   [K2_TASKS="1 2 4"] [K2_SEEDS="1 2"] [K2_BUDGET=60] slurm/scaling.sh PROG.o DIR [sbatch opts]
 #
@@ -29,5 +29,5 @@ sbatch --wait --array="0-$((n - 1))%1" -n "$max" --overcommit --time=$((K2_BUDGE
 	"$top/slurm/scaling.sbatch" "$prog" "$out" ${K2_ARGS:-} ||
 	echo "scaling: some elements failed (see $out)"
 cd "$top"
-/usr/bin/python3 slurm/gather.py "$out" --md "${K2_SCALING_MD:-results/scaling.md}" \
-	--png "${K2_SCALING_PNG:-results/scaling.png}"
+/usr/bin/python3 slurm/gather.py "$out" --md "${K2_SCALING_MD:-results/slurm-scaling.md}" \
+	--png "${K2_SCALING_PNG:-results/slurm-scaling.png}"
