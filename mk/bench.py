@@ -109,7 +109,7 @@ def make_step(ctx, name):
                 "target in this tree (its module has not merged its bench)"}
     env = dict(os.environ, K2_BUILD=ctx.build)
     for k, v in ctx.sec(name).items():
-        env[f"K2_BENCH_{name.upper()}_{k.upper()}"] = v
+        env[k if k.isupper() else f"K2_BENCH_{name.upper()}_{k.upper()}"] = v
     rc = run(["make", "--no-print-directory", f"BUILD={ctx.build}", f"bench-{name}"],
              ctx.timeout, os.path.join(TOP, ctx.build, "bench", "logs", name + ".log"), env)
     if rc is None:
@@ -547,6 +547,7 @@ def main():
     ap.add_argument("steps", nargs="*")
     a = ap.parse_args()
     cfg = configparser.ConfigParser(inline_comment_prefixes=(";",), comment_prefixes=(";", "#"))
+    cfg.optionxform = str  # UPPER_CASE keys are passed to make steps as they are
     path = os.path.join(TOP, a.config)
     if not cfg.read(path):
         print(f"bench: {a.config}: cannot read", file=sys.stderr)
