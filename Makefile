@@ -37,6 +37,7 @@ PROGS   := $(BUILD)/k2 $(if $(HAVE_MPI),$(BUILD)/k2-cluster)
 
 .PHONY: all deps test test-unit test-kernel asan fuzz bench clean corpus fuzz-semantics fuzz-smt \
 	bench-scaling
+.PHONY: bench-sizes bench-latency bench-slurm-scaling demo
 .DEFAULT_GOAL := all
 
 all: deps
@@ -132,15 +133,29 @@ fuzz: deps
 			$(BUILD)/fuzz/work-$$n tests/fuzz/seeds/$$n || exit 1; \
 	done
 
-# ---- benchmarks: tests/bench/<name>.c, each printing its results into results/<name>.txt ----
+# ---- benchmarks: `make bench` runs every step of configs/bench.ini (mk/bench.py) and writes
+# results/README.md. bench-<name>: tests/bench/<name>.c, printing into results/<name>.txt;
+# bench-sizes, bench-latency, bench-slurm-scaling: mk/bench.py's own steps.
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 $(BUILD)/bench/%: tests/bench/%.c $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LINK)
+# `make demo`: k2-cluster with 4 ranks on a corpus program: listings, proofs, verdict, latency.
+demo: deps
+	@$(MAKE) --no-print-directory $(PROGS) corpus
+	@sh mk/demo.sh $(BUILD)
+
 bench: deps
-	@$(MAKE) --no-print-directory $(BENCH_BINS)
+	@$(MAKE) --no-print-directory $(PROGS) corpus $(BENCH_BINS)
+	@/usr/bin/python3 mk/bench.py --build $(BUILD)
+.PRECIOUS: $(BUILD)/bench/%
+bench-%: $(BUILD)/bench/%
 	@mkdir -p results
-	@for b in $(BENCH_BINS); do echo "== $$b"; $$b | tee results/$$(basename $$b).txt; done
+	@{ $<; echo $$? >$(BUILD)/bench/$*.rc; } | tee results/$*.txt; \
+		exit $$(cat $(BUILD)/bench/$*.rc)
+bench-sizes bench-latency bench-slurm-scaling: deps
+	@$(MAKE) --no-print-directory $(PROGS) corpus
+	@/usr/bin/python3 mk/bench.py --build $(BUILD) $(patsubst bench-%,%,$@)
 
 # ---- k2-cluster scaling: np 1, 2, 4, 8 (oversubscribed) and shared pools / tempering on-off ----
 bench-scaling: all

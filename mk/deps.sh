@@ -4,7 +4,7 @@ set -eu
 PKGS="gcc make clang llvm libclang-rt-14-dev pkg-config linux-libc-dev
 libbpf-dev libelf-dev zlib1g-dev bpftool xdp-tools iproute2
 libz3-dev libopenmpi-dev openmpi-bin libhwloc-dev hwloc libhdf5-dev hdf5-tools
-libcriterion-dev libinih-dev slurm-wlm munge
+libcriterion-dev libinih-dev slurm-wlm slurm-wlm-basic-plugins munge
 python3-h5py python3-matplotlib"
 
 missing=""
