@@ -495,7 +495,9 @@ def write_readme(state):
         st = state["steps"].get(name, {"status": "not run",
                                        "reason": f"not run yet (make bench-{name})"})
         out = OUTPUTS.get(name, name + ".txt")
-        link = f"[{out}]({out})" if os.path.exists(os.path.join(TOP, "results", out)) else ""
+        done = st["status"] in ("ok", "partial")
+        link = (f"[{out}]({out})" if done or os.path.exists(os.path.join(TOP, "results", out))
+                else "")
         status = st["status"] + (f": {st['reason']}" if st.get("reason") else "")
         md.append(f"| {name} | {status} | {f1(st.get('seconds'), '.0f')} s | {link} |")
     md.append("")
@@ -507,8 +509,9 @@ def write_readme(state):
             png = OUTPUTS[name][:-3] + ".png"
             if os.path.exists(os.path.join(TOP, "results", png)):
                 md += [f"![{name}]({png})", ""]
-    others = [n for n in ("interp.md", "search.md", "eqcheck.md")
-              if os.path.exists(os.path.join(TOP, "results", n))]
+    others = [OUTPUTS[n] for n in ("interp_jit", "search", "eqcheck", "scaling")
+              if os.path.exists(os.path.join(TOP, "results", OUTPUTS[n])) or
+              state["steps"].get(n, {}).get("status") == "ok"]
     if others:
         md += ["## Other tables", "", *[f"- [{n}]({n})" for n in others], ""]
     write_atomic(os.path.join(TOP, "results", "README.md"), "\n".join(md))

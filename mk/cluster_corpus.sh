@@ -2,14 +2,14 @@
 # mk/cluster_corpus.sh BUILD [NP] [BUDGET]: k2-cluster (mpirun -np NP, default 4) on every
 # corpus program; each output checked by the kernel verifier (k2 bench) and, when the build
 # has `k2 equiv`, by z3 as a whole. Writes results/cluster_corpus.md (reports in
-# results/cluster_corpus/).
+# results/cluster_corpus/; CORPUS_ONLY="prog ..." runs only those again, keeping the rest).
 set -u
 B=${1:-build}
 NP=${2:-4}
 BUDGET=${3:-20}
 OUT=results/cluster_corpus
-mkdir -p "$OUT"
-rm -f "$OUT"/*.json
+mkdir -p "$OUT/rows"
+[ -n "${CORPUS_ONLY:-}" ] || rm -f "$OUT"/*.json "$OUT"/rows/*
 md=$OUT.md.tmp
 {
 	echo "# k2-cluster on the corpus"
@@ -27,19 +27,21 @@ md=$OUT.md.tmp
 fail=0
 for src in corpus/*.bpf.c; do
 	p=$(basename "$src" .bpf.c)
+	[ -z "${CORPUS_ONLY:-}" ] || echo " $CORPUS_ONLY " | grep -q " $p " || continue
+	row=$OUT/rows/$p
 	o=$OUT/$p.o
 	t0=$(date +%s)
 	if ! mpirun --allow-run-as-root --oversubscribe --mca btl self,vader -np "$NP" \
 		"$B/k2-cluster" "$B/corpus/$p.o" -o "$o" --budget "$BUDGET" --quiet --no-status \
 		--no-trace --report "$OUT/$p.json" >"$OUT/$p.log" 2>&1; then
-		echo "| $p | FAILED: $(tail -n 1 "$OUT/$p.log") |" >>"$md"
+		echo "| $p | FAILED: $(grep -m 1 k2-cluster "$OUT/$p.log") |" >"$row"
 		fail=1
 		continue
 	fi
 	kb=no
 	"$B/k2" bench "$B/corpus/$p.o" "$o" --no-trace --rounds 1 --packets 1 --xdp-live 0 \
 		--no-pin 2>&1 | grep -q "candidate 1 ($o): accepted" && kb=accepted
-	/usr/bin/python3 - "$OUT/$p.json" "$kb" "$(($(date +%s) - t0))" >>"$md" <<'PY'
+	/usr/bin/python3 - "$OUT/$p.json" "$kb" "$(($(date +%s) - t0))" >"$row" <<'PY'
 import json, math, sys
 r = json.load(open(sys.argv[1]))
 def f(x, s):
@@ -60,5 +62,6 @@ print("| %s | %s | %d | %d | %d/%d | %s | %s | %s | %s | %s | %d | %s |" % (
 PY
 	rm -f "$o"
 done
+cat "$OUT"/rows/* >>"$md"
 mv "$md" "$OUT.md"
 exit $fail

@@ -299,7 +299,13 @@ void k2_sched_tick(struct k2_coord *c)
 		if (w->phase == K2_W_DONE)
 			continue;
 		if (w->empty || w->used >= w->share) {
+			left = w->share - w->used;
 			finish_window(c, i, w->empty ? "no usable test state" : "budget spent");
+			/* An empty window's share goes to the others (the budget is all spent). */
+			if (w->empty && !c->j->iters && left > 0) {
+				w->share = w->used;
+				redistribute(c, left);
+			}
 			changed = true;
 		} else if (!c->j->iters && stall > 0 && w->n_members &&
 			   now - w->t_improved > stall && others_open(c, i)) {
@@ -336,6 +342,9 @@ void k2_sched_drop(struct k2_coord *c, int rank, const char *why)
 	k2_send(&c->out, r->searcher ? c->j->to_worker : c->j->to_bench, rank, K2_T_STOP, &b);
 	if (win >= 0)
 		leave(c, rank);
+	/* Said even with --quiet: a lost rank is worth a line in any log. */
+	if (c->j->args->quiet)
+		fprintf(stderr, "k2-cluster: rank %d dropped (%s)\n", rank, why);
 	k2_status_event(c, "rank %d dropped (%s)%s", rank, why,
 			win >= 0 ? "; its window goes to others" : "");
 	k2_job_log(c->j, "drop rank %d: %s", rank, why);

@@ -160,7 +160,7 @@ uint64_t k2_job_seed(const struct k2_job *j, uint64_t a, uint64_t b, uint64_t c)
 /* The program's identity for checkpoints: instructions, type, maps. */
 uint64_t k2_prog_hash(const struct k2_prog *p);
 /* Effective silence after which rank 0 drops a worker: heartbeat_timeout_ms, but at least
- * a slice plus a whole z3 query (a rank cannot answer while the solver runs). */
+ * a slice plus a candidate's z3 queries (a rank cannot answer while the solver runs). */
 double k2_job_timeout(const struct k2_job *j);
 
 /* Whether a process of this node exists and is not a zombie. */

@@ -444,7 +444,7 @@ static int h_csum_replace(struct k2_hc *c)
 			BPF_F_HDR_FIELD_MASK | (1ull << 7))
 		     : BPF_F_HDR_FIELD_MASK;
 	size = fl & BPF_F_HDR_FIELD_MASK;
-	if ((fl & ~allowed) || (size != 0 && size != 2 && size != 4)) {
+	if (fl & ~allowed) {
 		c->ret = k2s_neg(s, EINVAL);
 		return 0;
 	}
@@ -457,6 +457,12 @@ static int h_csum_replace(struct k2_hc *c)
 	skip = s->fls;
 	if (l4 && (fl & BPF_F_MARK_MANGLED_0) && !(fl & BPF_F_MARK_ENFORCE))
 		skip = b_eq(s, sum, t_num(s, 16, 0));
+	if (size != 0 && size != 2 && size != 4) {
+		/* the kernel checks the field (and l4's mangled-0 skip) before the size */
+		c->ret = t_ite(s, b_not(s, ok), k2s_neg(s, EFAULT),
+			       t_ite(s, skip, t_n64(s, 0), k2s_neg(s, EINVAL)));
+		return 0;
+	}
 	if (size == 0) {
 		nsum = b_ne(s, from, t_n64(s, 0)); /* from must be 0: -EINVAL */
 		r = csum_fold(s, csum_add(s, t_ext(s, to, 31, 0), t_bnot(s, t_zext(s, sum, 32))));
