@@ -17,6 +17,7 @@ struct k2_wprover {
 	struct k2_smt *smt;
 	struct k2_vm *vm;
 	const struct k2_win *w;
+	uint32_t limit_ms;
 	struct refuted {
 		uint64_t hash;           /* of the packed counterexample */
 		struct bpf_insn *insns;
@@ -87,7 +88,11 @@ static int equiv(void *arg, const struct bpf_insn *cand, uint32_t n, enum k2_ver
 		cand = &nop;
 		n = 1;
 	}
+	/* A worker answers rank 0 between slices: one candidate may not hold it for longer
+	 * than one z3 timeout, however many checks it takes (k2_job_timeout counts on it). */
+	k2_smt_limit(wp->smt, wp->limit_ms);
 	err = k2_smt_window_equiv(wp->sw, cand, n, v, wp->vm, cex, e);
+	k2_smt_limit(wp->smt, 0);
 	if (!err && *v == K2_UNKNOWN && e)
 		snprintf(e->msg, sizeof(e->msg), "window %u:%u: %s", wp->w->start, wp->w->end,
 			 k2_smt_reason(wp->smt));
@@ -117,7 +122,9 @@ static int safe(void *arg, const struct bpf_insn *cand, uint32_t n, bool *ok, ch
 		n = 1;
 	}
 	*ok = false;
+	k2_smt_limit(wp->smt, wp->limit_ms);
 	err = k2_smt_window_safe(wp->sw, cand, n, &r, e);
+	k2_smt_limit(wp->smt, 0);
 	if (err)
 		return err;
 	for (uint32_t i = 0; i < r.n; i++)
@@ -133,8 +140,8 @@ static int safe(void *arg, const struct bpf_insn *cand, uint32_t n, bool *ok, ch
 }
 
 int k2_wprover_new(struct k2_smt *smt, struct k2_vm *vm, const struct k2_analysis *an,
-		   const struct k2_win *w, struct k2_wprover **out, struct k2_prover *pr,
-		   struct k2_err *e)
+		   const struct k2_win *w, uint32_t limit_ms, struct k2_wprover **out,
+		   struct k2_prover *pr, struct k2_err *e)
 {
 	struct k2_wprover *wp = calloc(1, sizeof(*wp));
 	int err;
@@ -144,6 +151,7 @@ int k2_wprover_new(struct k2_smt *smt, struct k2_vm *vm, const struct k2_analysi
 	wp->smt = smt;
 	wp->vm = vm;
 	wp->w = w;
+	wp->limit_ms = limit_ms;
 	err = k2_smt_window_new(smt, an, w, &wp->sw, e);
 	if (err) {
 		free(wp);

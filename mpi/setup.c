@@ -61,8 +61,8 @@ double k2_job_timeout(const struct k2_job *j)
 {
 	const struct k2_config *c = &j->cfg;
 	double t = c->cluster.heartbeat_timeout_ms / 1000.0;
-	/* A slice can end with a candidate's equivalence and safety queries (z3, each up to
-	 * the timeout) */
+	/* A slice ends at the first candidate past exchange_ms, which may still hold it for
+	 * its equivalence and its safety question (each within one z3 timeout: prover.c) */
 	double slice = (c->cluster.exchange_ms + 2.0 * c->smt.timeout_ms +
 			c->cluster.heartbeat_ms) / 1000.0;
 

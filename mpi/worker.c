@@ -97,7 +97,8 @@ static int build(struct k2_worker *w, uint32_t win, struct k2_wstate *const *tes
 	cfg.search.beta_max = w->bmax;
 	cfg.search.beta_min = w->bmin;
 	K2_WSEARCH_OPTS(o, .cfg = &cfg, .seed = w->seed, .latency = w->lat, .prover = &pr);
-	err = k2_wprover_new(w->smt, w->vm, w->j->an, &w->j->wins[win], &w->wp, &pr, e);
+	err = k2_wprover_new(w->smt, w->vm, w->j->an, &w->j->wins[win], cfg.smt.timeout_ms,
+			     &w->wp, &pr, e);
 	if (err)
 		return err;
 	err = k2_wsearch_new(w->vm, w->j->an, &w->j->wins[win], tests, n, &o, &w->s, e);
