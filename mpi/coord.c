@@ -235,8 +235,12 @@ static int inbox(struct k2_coord *c)
 		struct k2_crank *rk = &c->r[src];
 
 		n++;
-		if (rk->dropped)
-			continue; /* it was given up on; what it says now would confuse */
+		if (rk->dropped) {
+			/* it was given up on; what it says now would confuse, but for its BYE:
+			 * it is in MPI_Finalize, waiting for this rank, and must not be killed */
+			rk->bye |= tag == K2_T_BYE;
+			continue;
+		}
 		rk->last_seen = k2_job_now(c->j);
 		rk->alive = true;
 		switch (tag) {
@@ -407,6 +411,11 @@ static bool searchers_left(const struct k2_coord *c)
 		if (c->r[r].searcher && !c->r[r].dropped && !c->r[r].failed)
 			return true;
 	return false;
+}
+
+int k2_coord_inbox(struct k2_coord *c)
+{
+	return inbox(c);
 }
 
 int k2_coord_pump(struct k2_coord *c)

@@ -224,6 +224,8 @@ double k2_coord_search_time(const struct k2_coord *c);
 /* Messages in and out, the local roles' own steps, heartbeats: what rank 0 does while it
  * waits (final phase). Returns how many messages it handled. */
 int k2_coord_pump(struct k2_coord *c);
+/* Only the messages waiting for rank 0 (after the end: dropped ranks' BYEs). */
+int k2_coord_inbox(struct k2_coord *c);
 
 /* checkpoint.c: rank 0's state in a file, and back. */
 /* Applies what setup kept of --resume to the coordinator (pools, budgets, progress). */
