@@ -82,11 +82,12 @@ uint64_t k2_hash64(const void *p, size_t n, uint64_t h);
 
 /* Non-blocking sends: each buffer is kept until MPI has it. */
 struct k2_outbox {
+	MPI_Request *req;       /* the first n are in flight (one array: MPI_Testsome) */
 	struct k2_out {
-		MPI_Request req;
 		uint8_t *buf;
 		int dest;
 	} *e;
+	int *done;              /* MPI_Testsome's indices */
 	uint32_t n, cap;
 	uint64_t sent, bytes;   /* messages and bytes sent (traffic counters) */
 };
