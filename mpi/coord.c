@@ -367,6 +367,8 @@ static int init(struct k2_coord *c, struct k2_job *j, struct k2_err *e)
 	c->deadline = c->t_start + (j->iters ? 1e12 : j->budget);
 	if (!err && j->coord_works)
 		err = k2_worker_new(j, &c->local, e);
+	if (c->local)
+		k2_worker_until(c->local, c->deadline);
 	if (!err && j->bench_rank < 0) {
 		k2_bench_rank_open(j);
 		if (!j->bench && (err = -ENOMEM))

@@ -12,6 +12,9 @@ int k2_worker_new(struct k2_job *j, struct k2_worker **out, struct k2_err *e);
 /* One step: rank 0's messages, then a slice if there is work. Returns 1 if it searched,
  * 0 if idle, or a negative errno; *done once stopped (or failed). */
 int k2_worker_step(struct k2_worker *w, bool *done, struct k2_err *e);
+/* Rank 0's own worker: its slices, proofs included, end by job time t (the budget's end:
+ * rank 0's loop, and with it the stop, waits for them). */
+void k2_worker_until(struct k2_worker *w, double t);
 void k2_worker_free(struct k2_worker *w);
 
 /* prover.c: z3 through smt/ for a worker's window search, keeping what each counterexample
@@ -24,6 +27,8 @@ int k2_wprover_new(struct k2_smt *smt, struct k2_vm *vm, const struct k2_analysi
 		   struct k2_prover *pr, struct k2_err *e);
 const struct bpf_insn *k2_wprover_refuted(const struct k2_wprover *wp, uint64_t cex_hash,
 					  uint32_t *n);
+/* Questions asked from now on end within ms (< 0: only limit_ms holds). */
+void k2_wprover_within(struct k2_wprover *wp, double ms);
 void k2_wprover_free(struct k2_wprover *wp);
 
 /* ---- rank 0's records ---------------------------------------------------------------------- */

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mpi/coord_int.h"
 
@@ -18,6 +19,7 @@ struct k2_wprover {
 	struct k2_vm *vm;
 	const struct k2_win *w;
 	uint32_t limit_ms;
+	double end_ms;              /* k2_now_ms() by which questions must end; 0: none */
 	struct refuted {
 		uint64_t hash;           /* of the packed counterexample */
 		struct bpf_insn *insns;
@@ -75,6 +77,28 @@ static void keep_refuted(struct k2_wprover *wp, const struct bpf_insn *cand, uin
 	free(p);
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+void k2_wprover_within(struct k2_wprover *wp, double ms)
+{
+	wp->end_ms = ms < 0 ? 0 : now_ms() + ms;
+}
+
+/* One question's time: limit_ms, or less when the slice must end sooner (at least 1 ms:
+ * 0 would mean no limit). */
+static uint32_t question_ms(const struct k2_wprover *wp)
+{
+	double left = wp->end_ms > 0 ? wp->end_ms - now_ms() : wp->limit_ms;
+
+	return left >= wp->limit_ms ? wp->limit_ms : left >= 1 ? (uint32_t)left : 1;
+}
+
 static int equiv(void *arg, const struct bpf_insn *cand, uint32_t n, enum k2_verdict *v,
 		 struct k2_wstate *cex, struct k2_err *e)
 {
@@ -90,7 +114,7 @@ static int equiv(void *arg, const struct bpf_insn *cand, uint32_t n, enum k2_ver
 	}
 	/* A worker answers rank 0 between slices: one candidate may not hold it for longer
 	 * than one z3 timeout, however many checks it takes (k2_job_timeout counts on it). */
-	k2_smt_limit(wp->smt, wp->limit_ms);
+	k2_smt_limit(wp->smt, question_ms(wp));
 	err = k2_smt_window_equiv(wp->sw, cand, n, v, wp->vm, cex, e);
 	k2_smt_limit(wp->smt, 0);
 	if (!err && *v == K2_UNKNOWN && e)
@@ -122,7 +146,7 @@ static int safe(void *arg, const struct bpf_insn *cand, uint32_t n, bool *ok, ch
 		n = 1;
 	}
 	*ok = false;
-	k2_smt_limit(wp->smt, wp->limit_ms);
+	k2_smt_limit(wp->smt, question_ms(wp));
 	err = k2_smt_window_safe(wp->sw, cand, n, &r, e);
 	k2_smt_limit(wp->smt, 0);
 	if (err)

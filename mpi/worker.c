@@ -30,6 +30,7 @@ struct k2_worker {
 	struct k2_wsearch_stats prev; /* the search's statistics at the last report */
 	uint64_t pt_tried, pt_acc;  /* replica exchanges inside the search at the last report */
 	uint32_t round, go;         /* --iters: slices done, slices rank 0 allowed */
+	double until;               /* job time by which a slice must end; 0: none */
 	double from0, beat;         /* last message from rank 0, last heartbeat sent */
 	struct bpf_insn *cold;
 	uint32_t cold_cap;
@@ -459,13 +460,16 @@ static int report(struct k2_worker *w, double slice, struct k2_err *e)
 static int slice(struct k2_worker *w, struct k2_err *e)
 {
 	const struct k2_cluster_cfg *c = &w->j->cfg.cluster;
-	double t = k2_job_now(w->j);
+	double t = k2_job_now(w->j), sec = c->exchange_ms / 1000.0;
 	int err;
 
+	if (w->until > 0 && w->until - t < sec)
+		sec = w->until - t > 0.001 ? w->until - t : 0.001;
+	k2_wprover_within(w->wp, w->until > 0 ? fmax(1000 * (w->until - t), 1) : -1);
 	if (w->j->iters)
 		err = k2_wsearch_run(w->s, c->slice_iters, 0, e);
 	else
-		err = k2_wsearch_run(w->s, 0, c->exchange_ms / 1000.0, e);
+		err = k2_wsearch_run(w->s, 0, sec, e);
 	w->round++;
 	return err ? err : report(w, k2_job_now(w->j) - t, e);
 }
@@ -518,6 +522,11 @@ void k2_worker_free(struct k2_worker *w)
 	free(w->known);
 	free(w->cold);
 	free(w);
+}
+
+void k2_worker_until(struct k2_worker *w, double t)
+{
+	w->until = w->j->iters ? 0 : t;
 }
 
 static void hello(struct k2_worker *w)
@@ -622,6 +631,8 @@ int k2_worker_run(struct k2_job *j, struct k2_err *e)
 			fprintf(stderr, "k2-cluster: rank %d: rank 0 silent for %.0f s; stopping\n",
 				j->rank, k2_job_now(j) - w->from0);
 			k2_job_log(j, "rank 0 silent for %.0f s; stopping", k2_job_now(j) - w->from0);
+			/* if rank 0 is only slow, this tells it to let this rank finalize */
+			bye(w, NULL);
 			break;
 		}
 	}
