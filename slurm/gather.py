@@ -90,13 +90,13 @@ def proof_words(r):
     z3 = r["whole_program_z3"]
     if z3 == "equivalent":
         return "whole program proven equivalent (z3)"
-    why = whole_why(r) or "no reason in the report"
+    why = whole_why(r)
     if z3 == "unknown":
-        whole = f"not proven, z3: unknown ({why})"
+        whole = f"not proven ({why or 'z3: unknown, no reason in the report'})"
     elif z3 == "not run":
-        whole = f"not checked by z3 ({why})"
+        whole = f"not checked by z3 ({why or 'no reason in the report'})"
     else:
-        whole = f"z3: {z3} ({why})"
+        whole = f"z3: {z3} ({why or 'no reason in the report'})"
     return f"each window proven under its precondition; whole program {whole}"
 
 

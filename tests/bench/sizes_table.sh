@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/bench/sizes_table.sh: mk/bench.py's sizes table on recorded k2-cluster reports
-# (tests/data/sizes/: proven, unchanged, z3 unknown with and without its reason, an output that
-# was not written, k2-cluster killed); a report lacking a field is said, never an empty cell.
+# (tests/data/sizes/: proven, unchanged, z3 unknown with a reason, timed out, with no reason
+# (before 971272f), no output written, k2-cluster killed); a missing field is said, never empty.
 set -u
 T=$(mktemp -d /tmp/k2-sizes-test.XXXXXX)
 trap 'rm -rf "$T"' EXIT
@@ -27,24 +27,28 @@ done
 grep -q 'lacks' "$T/t.md" && fail "a recorded report said to lack a field"
 grep -v '^| \*\*all' "$T/t.md" | grep -qE '\(\)|: \)|\| \|' && fail "an empty reason or cell"
 
-row proven | grep -qF '| proven | xdp | 68 | 57 | 16.2 | 13.1 | 4/14 | whole program proven equivalent (z3) | accepted |' ||
+eq='whole program proven equivalent (z3)'
+row proven | grep -qF "| proven | xdp | 68 | 57 | 16.2 | 13.1 | 4/14 | $eq | accepted |" ||
 	fail "proven row: $(row proven)"
-row unchanged | grep -qF '| 52 | 52 | 0.0 | – | 0/13 | program unchanged | accepted (program unchanged) |' ||
+row unchanged |
+	grep -qF '| 52 | 52 | 0.0 | – | 0/13 | program unchanged | accepted (program unchanged) |' ||
 	fail "unchanged row: $(row unchanged)"
 
 # z3 gave no verdict on the whole program: the reason from the report, not an empty one.
 why=$(json unknown "r['proof'].split('(whole program: ', 1)[1][:-1]")
 [ -n "$why" ] || fail "unknown.json has no reason to show"
-row unknown | grep -qF "whole program not proven, z3: unknown ($why)" ||
+row unknown | grep -qF "whole program not proven ($why)" ||
 	fail "unknown row lacks the reason '$why': $(row unknown)"
-row unknown_noreason | grep -qF 'z3: unknown (no reason in the report)' ||
+row timeout | grep -qF 'whole program not proven (z3: timeout)' ||
+	fail "timeout row: $(row timeout)"
+row unknown_noreason | grep -qF 'whole program not proven (z3: unknown, no reason in the report)' ||
 	fail "unknown_noreason row: $(row unknown_noreason)"
 
 # No output written: no kernel verdict, no size gain, and the exit status of the killed run.
 r=$(row not_written)
 echo "$r" | grep -qF '**no output written**' || fail "not_written row: $r"
 k=$(echo "$r" | awk -F'|' '{print $(NF-1)}')
-echo "$k" | grep -qi accepted && fail "not_written: kernel verdict '$k' for an output that does not exist"
+echo "$k" | grep -qi accepted && fail "not_written: kernel verdict '$k' for no output"
 echo "$r" | grep -qF '| 388 | (383) | – |' || fail "not_written counted as smaller: $r"
 echo "$r" | grep -qF 'exit 137 (killed by signal 9)' || fail "not_written: no exit status: $r"
 # Totals: the unwritten output counts as unchanged.
