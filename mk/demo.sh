@@ -27,7 +27,8 @@ echo "mpirun --allow-run-as-root --oversubscribe --enable-recovery -np 4 $build/
 # A run that outlives its budget by far is stopped (mpirun passes the TERM on to the ranks).
 limit=$((budget * 3 + 120))
 rc=0
-timeout --foreground -k 15 "$limit" mpirun --allow-run-as-root --oversubscribe --enable-recovery -np 4 \
+timeout --foreground -k 15 "$limit" \
+	mpirun --allow-run-as-root --oversubscribe --enable-recovery -np 4 \
 	"$build/k2-cluster" "$in" -o "$out/$prog.o" \
 	--budget "$budget" --report "$out/$prog.json" --trace "$out/$prog.h5" </dev/null || rc=$?
 [ "$rc" = 124 ] && { echo "demo: k2-cluster still running after $limit s: stopped" >&2; exit 1; }
