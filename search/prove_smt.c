@@ -126,6 +126,8 @@ int k2_search_smt_prog(struct k2_smt *smt, const struct k2_prog *a, const struct
 		verdict = K2_UNKNOWN;
 	*v = verdict == K2_EQUIVALENT ? K2_WHOLE_EQUIVALENT
 	     : verdict == K2_DIFFERENT ? K2_WHOLE_DIFFERENT : K2_WHOLE_UNKNOWN;
-	snprintf(why, len, "%s", e.msg);
+	/* An UNKNOWN without an error keeps its reason in the session (a refused instruction,
+	 * z3's reason_unknown): without it reports said nothing or guessed "timeout". */
+	snprintf(why, len, "%s", err ? e.msg : k2_smt_reason(smt));
 	return 0;
 }
