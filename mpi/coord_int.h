@@ -21,7 +21,6 @@ void k2_worker_free(struct k2_worker *w);
  * refuted (found by the hash of the packed counterexample). A candidate's equivalence
  * question, and its safety question, each end within limit_ms (all their z3 checks). */
 struct k2_wprover;
-int k2_cluster_smt_new(const struct k2_config *cfg, struct k2_smt **out, struct k2_err *e);
 int k2_wprover_new(struct k2_smt *smt, struct k2_vm *vm, const struct k2_analysis *an,
 		   const struct k2_win *w, uint32_t limit_ms, struct k2_wprover **out,
 		   struct k2_prover *pr, struct k2_err *e);

@@ -28,22 +28,6 @@ struct k2_wprover {
 	uint32_t n_r, cap_r;
 };
 
-int k2_cluster_smt_new(const struct k2_config *cfg, struct k2_smt **out, struct k2_err *e)
-{
-	struct k2_smt_opts so = {
-		.sz = sizeof(so),
-		.timeout_ms = cfg->smt.timeout_ms,
-		.no_memtype = !cfg->smt.memtype,
-		.no_maptype = !cfg->smt.maptype,
-		.no_offset = !cfg->smt.offset,
-		.no_modular = !cfg->smt.modular,
-		.no_cache = !cfg->smt.cache,
-		.no_prefilter = !cfg->smt.prefilter,
-	};
-
-	return k2_smt_new(&so, out, e);
-}
-
 static void keep_refuted(struct k2_wprover *wp, const struct bpf_insn *cand, uint32_t n,
 			 const struct k2_wstate *cex)
 {
@@ -103,23 +87,13 @@ static int equiv(void *arg, const struct bpf_insn *cand, uint32_t n, enum k2_ver
 		 struct k2_wstate *cex, struct k2_err *e)
 {
 	struct k2_wprover *wp = arg;
-	struct bpf_insn nop;
 	int err;
 
-	/* smt/ reads an empty window as falling off its end; `ja +0` leaves by the end too. */
-	if (!n) {
-		k2_insn_encode(K2_OP_JA, 0, 0, 0, 0, &nop);
-		cand = &nop;
-		n = 1;
-	}
 	/* A worker answers rank 0 between slices: one candidate may not hold it for longer
 	 * than one z3 timeout, however many checks it takes (k2_job_timeout counts on it). */
 	k2_smt_limit(wp->smt, question_ms(wp));
-	err = k2_smt_window_equiv(wp->sw, cand, n, v, wp->vm, cex, e);
+	err = k2_prove_window_equiv(wp->smt, wp->sw, wp->w, cand, n, v, wp->vm, cex, e);
 	k2_smt_limit(wp->smt, 0);
-	if (!err && *v == K2_UNKNOWN && e)
-		snprintf(e->msg, sizeof(e->msg), "window %u:%u: %s", wp->w->start, wp->w->end,
-			 k2_smt_reason(wp->smt));
 	if (!err && *v == K2_DIFFERENT)
 		keep_refuted(wp, cand, n, cex);
 	return err;
@@ -134,33 +108,12 @@ static int safe(void *arg, const struct bpf_insn *cand, uint32_t n, bool *ok, ch
 		size_t len, struct k2_err *e)
 {
 	struct k2_wprover *wp = arg;
-	struct k2_safety_report r;
-	struct bpf_insn nop;
-	bool dynamic = false;
 	int err;
 
-	memset(&r, 0, sizeof(r));
-	if (!n) {
-		k2_insn_encode(K2_OP_JA, 0, 0, 0, 0, &nop);
-		cand = &nop;
-		n = 1;
-	}
-	*ok = false;
 	k2_smt_limit(wp->smt, question_ms(wp));
-	err = k2_smt_window_safe(wp->sw, cand, n, &r, e);
+	err = k2_prove_window_safe(wp->sw, wp->w, cand, n, ok, why, len, e);
 	k2_smt_limit(wp->smt, 0);
-	if (err)
-		return err;
-	for (uint32_t i = 0; i < r.n; i++)
-		dynamic |= r.v[i].has_input;
-	dynamic |= r.n > r.n_static || r.n == K2_SAFETY_MAXV;
-	*ok = r.verdict == K2_SAFE || (r.verdict == K2_UNSAFE && !dynamic);
-	if (!*ok)
-		snprintf(why, len, "window %u:%u: safety %s: %s", wp->w->start, wp->w->end,
-			 k2_safety_name(r.verdict),
-			 r.verdict == K2_UNSAFE && r.n ? r.v[0].msg : r.reason);
-	k2_safety_report_free(&r);
-	return 0;
+	return err;
 }
 
 int k2_wprover_new(struct k2_smt *smt, struct k2_vm *vm, const struct k2_analysis *an,

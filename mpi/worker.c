@@ -494,7 +494,7 @@ int k2_worker_new(struct k2_job *j, struct k2_worker **out, struct k2_err *e)
 		err = k2_inputs_new(j->prog, w->vm, &j->cfg, n_in < 64 ? 64 : n_in,
 				    k2_job_seed(j, 0x1a2b, 0, 0), &w->inputs, e);
 	if (!err)
-		err = k2_cluster_smt_new(&j->cfg, &w->smt, e);
+		err = k2_search_smt_new(&j->cfg, &w->smt, e);
 	if (!err && j->cfg.search.objective == K2_OBJ_LATENCY)
 		err = k2_latency_load(j->cfg.search.latency_table, &w->lat, e);
 	if (err) {
