@@ -7,27 +7,13 @@
 need
 P=$B/corpus/xdp_firewall.o
 
-# pid of the k2-cluster process of rank R writing OUT
-rank_pid() {
-	for p in $(pgrep -f "k2-cluster .*$2"); do
-		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1" &&
-			{ echo "$p"; return; }
-	done
-}
-
 # z3 timeout 1 s: rank 0 drops a silent rank of its node after 3 x (0.2 + 2 x 1 + 0.5) s.
 mpirun --allow-run-as-root --oversubscribe --mca btl self,vader -np 4 \
 	"$K2C" "$P" -o "$T/o.o" --budget 16 $QUICK --set smt.timeout_ms=1000 \
 	--set cluster.heartbeat_timeout_ms=1000 --report "$T/r.json" --no-trace --log "$T/log" \
 	>"$T/out.txt" 2>&1 &
 mp=$!
-pid=
-for i in $(seq 1 50); do
-	sleep 0.2
-	pid=$(rank_pid 1 "$T/o.o")
-	[ -n "$pid" ] && grep -q 'assign window' "$T/log.rank1" 2>/dev/null && break
-done
-[ -n "$pid" ] || { kill $mp; fail "rank 1 not found"; }
+pid=$(wait_assigned 1 "$T/o.o" "$T/log" $mp) || exit 1
 sleep 1
 kill -STOP "$pid"
 echo "stopped rank 1 (pid $pid)"
