@@ -21,6 +21,9 @@ struct pair {
 /* r0 = the packet's length (a scalar input; ctx fields of XDP are pointers) */
 #define LEN "r2 = *(u32 *)(r1 + 0)\nr0 = *(u32 *)(r1 + 4)\nr0 -= r2\n"
 #define OUT "exit\nout:\nr0 = 0\nexit\n"
+/* csum_diff(from = FROM, 0, 8 zero bytes of stack, 4, 0) */
+#define CSUM_DIFF(from) "r1 = " from "\nr2 = 0\n*(u64 *)(r10 - 8) = 0\nr3 = r10\nr3 += -8\n" \
+			"r4 = 4\nr5 = 0\ncall 28\nexit\n"
 #define LOOKUP0 "r1 = 0\n*(u32 *)(r10 - 4) = r1\nr1 = map[idx:0] ll\nr2 = r10\n" \
 		"r2 += -4\ncall 1\nif r0 == 0 goto out\n"
 
@@ -95,6 +98,9 @@ static const struct pair pairs[] = {
 	  "if r0 == 0 goto out\nr2 s>>= 33\nr0 = r2\n" OUT, K2_DIFFERENT },
 	{ "div_by_zero_rule", XDP, 0, LEN "r2 = 0\nr0 /= r2\nexit\n",
 	  "r0 = 0\nexit\n", K2_EQUIVALENT },
+	/* fuzz-smt program 506 (seed 1): a non-NULL scalar as csum_diff's `from`, size 0: the
+	 * verifier refuses it, so B fails where A runs (bpf/ accepted it) */
+	{ "csum_diff_scalar_from", XDP, 0, CSUM_DIFF("0"), CSUM_DIFF("5"), K2_DIFFERENT },
 };
 
 static void run_pair(const struct pair *pp)
