@@ -109,7 +109,11 @@ static int arg_sized(struct k2_hc *c, int i, uint8_t kind, bool *skip)
 		*skip = true;
 		return 0;
 	}
-	if (len >= (1u << 29) || (sk == K2_ARG_SIZE && len == 0)) {
+	/* no region is larger than the packet's page, and a frame holds K2_STACK_SIZE: the
+	 * interpreter fails such a call whatever the pointer, and encoding its bytes one by
+	 * one would take minutes (a mutated size of 95946969 did) */
+	if (len >= (1u << 29) || (sk == K2_ARG_SIZE && len == 0) || len > K2_PKT_BUF ||
+	    (len > K2_STACK_SIZE && p->tm == K2S_TM(K2_T_STACK))) {
 		fail(c, s->tru);
 		*skip = true;
 		return 0;
