@@ -120,9 +120,11 @@ static int arg_sized(struct k2_hc *c, int i, uint8_t kind, bool *skip)
 	}
 	c->len[i] = (uint32_t)len;
 	if (or_null && p->tm == K2S_TM(K2_T_SCALAR)) {
-		/* NULL with size 0 passes; any other scalar fails in the memory check */
+		/* NULL with size 0 passes; any other scalar fails in the memory check, and so
+		 * does NULL with a size (no bytes to give the model) */
 		fail(c, b_or(s, b_ne(s, p->v, t_n64(s, 0)), len ? s->tru : s->fls));
 		c->rd[i] = NULL;
+		*skip = len != 0;
 		return 0;
 	}
 	if (or_null && (p->tm & K2S_TM(K2_T_SCALAR))) {

@@ -21,9 +21,9 @@ struct pair {
 /* r0 = the packet's length (a scalar input; ctx fields of XDP are pointers) */
 #define LEN "r2 = *(u32 *)(r1 + 0)\nr0 = *(u32 *)(r1 + 4)\nr0 -= r2\n"
 #define OUT "exit\nout:\nr0 = 0\nexit\n"
-/* csum_diff(from = FROM, 0, 8 zero bytes of stack, 4, 0) */
-#define CSUM_DIFF(from) "r1 = " from "\nr2 = 0\n*(u64 *)(r10 - 8) = 0\nr3 = r10\nr3 += -8\n" \
-			"r4 = 4\nr5 = 0\ncall 28\nexit\n"
+/* csum_diff(FROM, FROM_SIZE, 8 zero bytes of stack, 4, 0) */
+#define CSUM_DIFF(from, fs) "r1 = " from "\nr2 = " fs "\n*(u64 *)(r10 - 8) = 0\n" \
+			    "r3 = r10\nr3 += -8\nr4 = 4\nr5 = 0\ncall 28\nexit\n"
 /* skb_load_bytes(ctx, 0, r10 - 16, LEN) */
 #define SKB_LOAD(len) "r2 = 0\nr3 = r10\nr3 += -16\nr4 = " len "\ncall 26\nr0 = 0\nexit\n"
 #define LOOKUP0 "r1 = 0\n*(u32 *)(r10 - 4) = r1\nr1 = map[idx:0] ll\nr2 = r10\n" \
@@ -102,7 +102,9 @@ static const struct pair pairs[] = {
 	  "r0 = 0\nexit\n", K2_EQUIVALENT },
 	/* fuzz-smt program 506 (seed 1): a non-NULL scalar as csum_diff's `from`, size 0: the
 	 * verifier refuses it, so B fails where A runs (bpf/ accepted it) */
-	{ "csum_diff_scalar_from", XDP, 0, CSUM_DIFF("0"), CSUM_DIFF("5"), K2_DIFFERENT },
+	{ "csum_diff_scalar_from", XDP, 0, CSUM_DIFF("0", "0"), CSUM_DIFF("5", "0"), K2_DIFFERENT },
+	/* fuzz-smt crashed (seed 1, near program 2100): NULL with a size gave the model no bytes */
+	{ "csum_diff_null_sized", XDP, 0, CSUM_DIFF("0", "0"), CSUM_DIFF("0", "4"), K2_DIFFERENT },
 	/* fuzz-smt program 2066 (seed 1): a size no region holds fails the call; the encoding
 	 * spent minutes and gigabytes on the bytes of skb_load_bytes(.., 95946969) */
 	{ "skb_load_huge", BPF_PROG_TYPE_SOCKET_FILTER, 0, SKB_LOAD("13"), SKB_LOAD("95946969"),
