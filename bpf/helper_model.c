@@ -482,8 +482,13 @@ static int arg_sized(struct hcall *c, int i, uint8_t kind)
 		return 0;
 	}
 	if (!len) {
+		/* no byte is touched, but the verifier still checks the register's type: a
+		 * scalar (other than the NULL above) or a ctx or map pointer is refused */
 		if (c->at[i] == K2_T_UNINIT)
 			return k2_fail(c->m, K2_RUN_EUNINIT, "helper argument is uninitialised");
+		if (c->at[i] != K2_T_STACK && c->at[i] != K2_T_PKT && c->at[i] != K2_T_PKT_META &&
+		    c->at[i] != K2_T_MAP_VALUE)
+			return k2_h_bad(c, "helper memory argument is not a pointer to memory");
 		return 0;
 	}
 	/* fib_lookup reads and writes its params. */

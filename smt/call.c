@@ -109,16 +109,22 @@ static int arg_sized(struct k2_hc *c, int i, uint8_t kind, bool *skip)
 		*skip = true;
 		return 0;
 	}
-	if (len >= (1u << 29) || (sk == K2_ARG_SIZE && len == 0)) {
+	/* no region is larger than the packet's page, and a frame holds K2_STACK_SIZE: the
+	 * interpreter fails such a call whatever the pointer, and encoding its bytes one by
+	 * one would take minutes (a mutated size of 95946969 did) */
+	if (len >= (1u << 29) || (sk == K2_ARG_SIZE && len == 0) || len > K2_PKT_BUF ||
+	    (len > K2_STACK_SIZE && p->tm == K2S_TM(K2_T_STACK))) {
 		fail(c, s->tru);
 		*skip = true;
 		return 0;
 	}
 	c->len[i] = (uint32_t)len;
 	if (or_null && p->tm == K2S_TM(K2_T_SCALAR)) {
-		/* NULL with size 0 passes; any other scalar fails in the memory check */
+		/* NULL with size 0 passes; any other scalar fails in the memory check, and so
+		 * does NULL with a size (no bytes to give the model) */
 		fail(c, b_or(s, b_ne(s, p->v, t_n64(s, 0)), len ? s->tru : s->fls));
 		c->rd[i] = NULL;
+		*skip = len != 0;
 		return 0;
 	}
 	if (or_null && (p->tm & K2S_TM(K2_T_SCALAR))) {
@@ -127,7 +133,11 @@ static int arg_sized(struct k2_hc *c, int i, uint8_t kind, bool *skip)
 		return 0;
 	}
 	if (!len) {
-		fail(c, sv_is(s, p, K2_T_UNINIT));
+		/* no byte is touched, but the type is checked (bpf/helper_model.c arg_sized) */
+		Z3_ast mem = b_or(s, b_or(s, sv_is(s, p, K2_T_STACK), sv_is(s, p, K2_T_PKT)),
+				  b_or(s, sv_is(s, p, K2_T_PKT_META), sv_is(s, p, K2_T_MAP_VALUE)));
+
+		fail(c, b_not(s, mem));
 		c->rd[i] = NULL;
 		return 0;
 	}

@@ -1,5 +1,6 @@
 /* smt/fuzz_smt.c: random programs and mutants: z3's verdicts against bpf/interp (fuzz-smt). */
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,12 +324,14 @@ int k2_smt_fuzz(const struct k2_smt_fuzz_opts *o, struct k2_smt_fuzz_stats *st,
 	struct k2_mapstate *ms = NULL;
 	int err = 0;
 
+	uint64_t first = o->sz > offsetof(struct k2_smt_fuzz_opts, first) ? o->first : 0;
+	double t0 = k2s_now_ms();
+
 	memset(st, 0, sizeof(*st));
-	k2_rng_seed(&f.rng, o->seed);
 	f.in = calloc(1, sizeof(*f.in));
 	if (!f.in)
 		return k2_err_set(e, -ENOMEM, "out of memory");
-	for (uint64_t it = 0; !err && it < o->n; it++) {
+	for (uint64_t it = first; !err && it < first + o->n; it++) {
 		/* program i is checked with every speed-up on, or one of them off (i mod 8), in
 		 * a session of its own (a fuzzing run is long; a z3 context keeps memory) */
 		struct k2_smt_opts so = session_opts((int)(it % FUZZ_SESSIONS),
@@ -337,7 +340,9 @@ int k2_smt_fuzz(const struct k2_smt_fuzz_opts *o, struct k2_smt_fuzz_stats *st,
 		struct k2_gen_prog *g = NULL;
 		struct k2_smt_stats sst;
 		uint64_t before = st->disagreements;
+		double tp = k2s_now_ms(), dt;
 
+		k2_rng_seed(&f.rng, o->seed ^ (it * 0x9e3779b97f4a7c15ull));
 		err = k2_smt_new(&so, &f.s, e);
 		if (err)
 			break;
@@ -374,10 +379,21 @@ int k2_smt_fuzz(const struct k2_smt_fuzz_opts *o, struct k2_smt_fuzz_stats *st,
 		k2_smt_free(f.s);
 		f.s = NULL;
 		k2_gen_prog_free(g);
-		if (o->every && (it + 1) % o->every == 0)
-			fprintf(stderr, "fuzz-smt: %llu programs, %llu disagreements\n",
-				(unsigned long long)it + 1, (unsigned long long)st->disagreements);
+		dt = (k2s_now_ms() - tp) / 1e3;
+		if (dt > st->slowest_s) {
+			st->slowest_s = dt;
+			st->slowest = it;
+		}
+		if (dt > 60 && f.log)
+			fprintf(f.log, "program %llu (seed %llu): slow: %.0f s (options %d, timeout "
+				"%u ms)\n", (unsigned long long)it, (unsigned long long)o->seed, dt,
+				(int)(it % FUZZ_SESSIONS), so.timeout_ms);
+		if (o->every && (it + 1 - first) % o->every == 0)
+			fprintf(stderr, "fuzz-smt: %llu programs, %llu disagreements, %.0f s\n",
+				(unsigned long long)(it + 1 - first),
+				(unsigned long long)st->disagreements, (k2s_now_ms() - t0) / 1e3);
 	}
+	st->seconds = (k2s_now_ms() - t0) / 1e3;
 	k2_mapstate_free(ms);
 	free(f.in);
 	return err;
@@ -385,11 +401,13 @@ int k2_smt_fuzz(const struct k2_smt_fuzz_opts *o, struct k2_smt_fuzz_stats *st,
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: k2 fuzz-smt [-n N] [--seed S] [--insns N] [--timeout MS] [--every N]\n"
+	fprintf(f, "usage: k2 fuzz-smt [-n N] [--seed S] [--first I] [--insns N] [--timeout MS]\n"
+		   "                   [--every N]\n"
 		   "Random programs (bpf/k2_gen.h) and one-instruction mutants: z3's verdicts on\n"
 		   "whole programs and windows against bpf/interp (counterexamples replayed,\n"
 		   "\"equivalent\" pairs run on random inputs), and the encoding with its inputs\n"
-		   "fixed against the interpreter's run. Exit 1 on any disagreement.\n");
+		   "fixed against the interpreter's run. Exit 1 on any disagreement. Program I\n"
+		   "depends on (S, I) alone: `--seed S --first I -n 1` reruns one that the log names.\n");
 }
 
 int k2_cmd_fuzz_smt(int argc, char **argv)
@@ -399,6 +417,7 @@ int k2_cmd_fuzz_smt(int argc, char **argv)
 		{ "insns", required_argument, NULL, 'i' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "every", required_argument, NULL, 'e' },
+		{ "first", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -415,6 +434,7 @@ int k2_cmd_fuzz_smt(int argc, char **argv)
 		case 'i': o.n_insns = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 't': o.timeout_ms = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'e': o.every = strtoull(optarg, NULL, 0); break;
+		case 'f': o.first = strtoull(optarg, NULL, 0); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -425,12 +445,14 @@ int k2_cmd_fuzz_smt(int argc, char **argv)
 	}
 	printf("fuzz-smt: %llu programs; agreement: %llu checks, %llu unsupported, %llu "
 	       "unknown; equivalence: %llu programs, %llu windows (%llu equivalent, %llu differ, "
-	       "%llu unknown), %llu random inputs run; %llu disagreements\n",
+	       "%llu unknown), %llu random inputs run; %llu disagreements; %.0f s (slowest: "
+	       "program %llu, %.1f s)\n",
 	       (unsigned long long)st.programs, (unsigned long long)st.agree_checks,
 	       (unsigned long long)st.agree_unsupported, (unsigned long long)st.agree_unknown,
 	       (unsigned long long)st.prog_checks, (unsigned long long)st.window_checks,
 	       (unsigned long long)st.equivalent, (unsigned long long)st.different,
 	       (unsigned long long)st.unknown, (unsigned long long)st.inputs_run,
-	       (unsigned long long)st.disagreements);
+	       (unsigned long long)st.disagreements, st.seconds,
+	       (unsigned long long)st.slowest, st.slowest_s);
 	return st.disagreements ? 1 : 0;
 }

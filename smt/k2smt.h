@@ -148,6 +148,7 @@ int k2_smt_agree(struct k2_smt *s, const struct k2_prog *p, const struct k2_inpu
  * one of their windows. A disagreement is a counterexample bpf/interp does not confirm, an
  * "equivalent" pair that differs on a random input, or k2_smt_agree() returning -EDOM.
  * Program i is checked with all speed-ups on, one of the six off, or all off (i mod 8).
+ * Programs that take more than a minute are logged (a query that outlives its timeout).
  */
 struct k2_smt_fuzz_opts {
 	size_t sz;             /* sizeof(struct k2_smt_fuzz_opts) */
@@ -157,11 +158,16 @@ struct k2_smt_fuzz_opts {
 	uint32_t timeout_ms;   /* per query; 0: 2000 */
 	uint64_t every;        /* progress line on stderr every N programs; 0: none */
 	FILE *log;             /* one line per disagreement; NULL: none */
+	uint64_t first;        /* index of the first program: program i is drawn from (seed, i)
+				* alone, so `--first i -n 1` reruns it */
 };
 struct k2_smt_fuzz_stats {
 	uint64_t programs, agree_checks, agree_unsupported, agree_unknown;
 	uint64_t prog_checks, window_checks, equivalent, different, unknown;
 	uint64_t inputs_run, disagreements;
+	double seconds;        /* wall time of the run */
+	double slowest_s;      /* the slowest program's wall time, and its index */
+	uint64_t slowest;
 };
 int k2_smt_fuzz(const struct k2_smt_fuzz_opts *o, struct k2_smt_fuzz_stats *st,
 		struct k2_err *e);

@@ -21,6 +21,11 @@ struct pair {
 /* r0 = the packet's length (a scalar input; ctx fields of XDP are pointers) */
 #define LEN "r2 = *(u32 *)(r1 + 0)\nr0 = *(u32 *)(r1 + 4)\nr0 -= r2\n"
 #define OUT "exit\nout:\nr0 = 0\nexit\n"
+/* csum_diff(FROM, FROM_SIZE, 8 zero bytes of stack, 4, 0) */
+#define CSUM_DIFF(from, fs) "r1 = " from "\nr2 = " fs "\n*(u64 *)(r10 - 8) = 0\n" \
+			    "r3 = r10\nr3 += -8\nr4 = 4\nr5 = 0\ncall 28\nexit\n"
+/* skb_load_bytes(ctx, 0, r10 - 16, LEN) */
+#define SKB_LOAD(len) "r2 = 0\nr3 = r10\nr3 += -16\nr4 = " len "\ncall 26\nr0 = 0\nexit\n"
 #define LOOKUP0 "r1 = 0\n*(u32 *)(r10 - 4) = r1\nr1 = map[idx:0] ll\nr2 = r10\n" \
 		"r2 += -4\ncall 1\nif r0 == 0 goto out\n"
 
@@ -95,6 +100,17 @@ static const struct pair pairs[] = {
 	  "if r0 == 0 goto out\nr2 s>>= 33\nr0 = r2\n" OUT, K2_DIFFERENT },
 	{ "div_by_zero_rule", XDP, 0, LEN "r2 = 0\nr0 /= r2\nexit\n",
 	  "r0 = 0\nexit\n", K2_EQUIVALENT },
+	/* fuzz-smt program 506 (seed 1): a non-NULL scalar as csum_diff's `from`, size 0: the
+	 * verifier refuses it, so B fails where A runs (bpf/ accepted it) */
+	{ "csum_diff_scalar_from", XDP, 0, CSUM_DIFF("0", "0"), CSUM_DIFF("5", "0"), K2_DIFFERENT },
+	/* fuzz-smt crashed (seed 1, near program 2100): NULL with a size gave the model no bytes */
+	{ "csum_diff_null_sized", XDP, 0, CSUM_DIFF("0", "0"), CSUM_DIFF("0", "4"), K2_DIFFERENT },
+	/* fuzz-smt program 2066 (seed 1): a size no region holds fails the call; the encoding
+	 * spent minutes and gigabytes on the bytes of skb_load_bytes(.., 95946969) */
+	{ "skb_load_huge", BPF_PROG_TYPE_SOCKET_FILTER, 0, SKB_LOAD("13"), SKB_LOAD("95946969"),
+	  K2_DIFFERENT },
+	{ "skb_load_past_frame", BPF_PROG_TYPE_SOCKET_FILTER, 0, SKB_LOAD("13"), SKB_LOAD("600"),
+	  K2_DIFFERENT },
 };
 
 static void run_pair(const struct pair *pp)
