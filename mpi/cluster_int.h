@@ -150,7 +150,18 @@ struct k2_job {
 	char host[64];
 	struct k2_ckpt *resume;     /* rank 0: the checkpoint --resume read */
 	struct k2_bench_role *bench; /* the bench role's session and trace, where it runs */
+	bool *gone;                 /* rank 0: ranks dropped for good (dead, or being killed) */
 };
+
+/*
+ * The end of every rank, in place of a bare MPI_Finalize: rank 0 tells each rank not gone
+ * that it is about to finalize (the output is written), the others wait for that word (at
+ * most their long silence limit), and MPI_Finalize is bounded: Open MPI 4.1 can hang in its
+ * closing fence for good after a rank of an --enable-recovery job died, so a rank still in
+ * it after `grace` seconds exits with `code` (what it would have returned). j may be a job
+ * whose setup failed (no word is exchanged then).
+ */
+int k2_cluster_end(struct k2_job *j, bool set_up, int code);
 
 /* Seconds since the job started. */
 double k2_job_now(const struct k2_job *j);

@@ -311,6 +311,9 @@ static void reap(struct k2_coord *c)
 		const struct k2_crank *r = &c->r[rank];
 		int via = -1;
 
+		/* No word at the end for a rank that is gone or being ended (k2_cluster_end). */
+		if (r->dropped && !r->bye && c->j->gone)
+			c->j->gone[rank] = true;
 		if (!r->dropped || r->bye || r->pid <= 1)
 			continue;
 		if (!strcmp(r->host, c->j->host)) {

@@ -318,6 +318,9 @@ int k2_job_setup(struct k2_job *j, const struct k2_cluster_args *a, struct k2_er
 	MPI_Comm_size(MPI_COMM_WORLD, &j->size);
 	MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
 	gethostname(j->host, sizeof(j->host) - 1);
+	j->gone = calloc((size_t)j->size, sizeof(*j->gone));
+	if (!j->gone)
+		return k2_err_set(e, -ENOMEM, "out of memory");
 	if (comms(j))
 		return k2_err_set(e, -EIO, "MPI: cannot duplicate MPI_COMM_WORLD");
 	if (j->rank == 0) {
@@ -353,6 +356,8 @@ void k2_job_free(struct k2_job *j)
 		fclose(j->log);
 	k2_ckpt_free(j->resume);
 	free(j->wins);
+	free(j->gone);
+	j->gone = NULL;
 	k2_analysis_free(j->an);
 	k2_object_free(j->obj);
 	free(j->obj_bytes);
