@@ -8,9 +8,10 @@
 /*
  * A window's share of the budget is proportional to its difficulty: rank-seconds in timed
  * runs (budget x searching ranks), proposals under --iters (N x difficulty). Free ranks go,
- * one at a time in rank order, to the unfinished window with the most share left per rank
- * it would then have (D'Hondt: rank counts end up proportional to difficulty, and with fewer
- * ranks than windows the windows queue). A window is done when its share is spent; one that
+ * one at a time in rank order, to a window not started yet (timed runs: least difficult
+ * first), then to the unfinished window with the most share left per rank it would then
+ * have (D'Hondt: rank counts end up proportional to difficulty, and with fewer ranks than
+ * windows the windows queue). A window is done when its share is spent; one that
  * has not improved for stall_seconds gives its ranks and the rest of its share to the others
  * (timed runs). Ranks of one window form one temperature ladder: chain k of position p sits
  * at rung p + k*g of a geometric ladder of chains*g rungs, so every rank's coldest chain is
