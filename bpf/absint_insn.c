@@ -90,7 +90,8 @@ static void alu_mov(struct ai_ctx *ctx, struct k2_astate *st, uint32_t pc,
 		k2_sc_set_const(dst, is32 ? (uint32_t)in->imm : (uint64_t)(int64_t)in->imm);
 		return;
 	}
-	if (op >= K2_OP_MOVSX64_8 && op <= K2_OP_MOVSX64_32) {
+	if ((op >= K2_OP_MOVSX64_8 && op <= K2_OP_MOVSX64_32) || op == K2_OP_MOVSX32_8 ||
+	    op == K2_OP_MOVSX32_16) {
 		v = *src;
 		if (v.type != K2_VT_SCALAR) {
 			if (k2_ai_is_ptr(&v) && v.type != K2_VT_PTR_BTF)

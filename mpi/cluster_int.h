@@ -128,6 +128,8 @@ struct k2_job {
 	MPI_Comm node;              /* ranks on this node (MPI_COMM_TYPE_SHARED) */
 	int bench_rank;             /* -1: none (rank 0 does the kernel's part itself) */
 	bool bench_planned;         /* np >= 3 and not turned off: the last rank tries */
+	bool bench_shared;          /* its node has fewer cores than ranks: nobody is bound off
+				     * its core and it times nothing until the search ends */
 	bool coord_works;           /* rank 0 also runs a worker */
 	struct k2_config cfg;
 	const struct k2_cluster_args *args;

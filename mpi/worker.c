@@ -269,6 +269,7 @@ static int take_assign(struct k2_worker *w, struct k2_buf *b, struct k2_err *e)
 	double bmax = k2_buf_get_f64(b), bmin = k2_buf_get_f64(b);
 	uint64_t seed = k2_buf_get_u64(b);
 	uint32_t round = k2_buf_get_u32(b);
+	double left = k2_buf_get_f64(b);
 	bool same = win == w->win && w->s, ladder = bmax != w->bmax || bmin != w->bmin;
 	int err = 0;
 
@@ -282,6 +283,8 @@ static int take_assign(struct k2_worker *w, struct k2_buf *b, struct k2_err *e)
 	/* --iters: the rounds before were done by others; this rank may run round + 1. */
 	w->round = round;
 	w->go = round + 1;
+	if (left > 0 && !w->j->iters)
+		w->until = k2_job_now(w->j) + left;
 	w->empty = false;
 	k2_job_log(w->j, "assign window %d epoch %u position %u of %u", win, epoch, pos, group);
 	if (win < 0) {

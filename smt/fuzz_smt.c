@@ -110,6 +110,8 @@ static int whole(struct fuzz *f, uint64_t it, const struct k2_prog *p, struct k2
 	enum k2_verdict v;
 	char why[256];
 	int err = 0, d;
+	uint64_t d0 = f->st->disagreements;
+	bool lib = false;
 
 	if (!ins || !cex) {
 		err = k2_err_set(e, -ENOMEM, "out of memory");
@@ -124,11 +126,7 @@ static int whole(struct fuzz *f, uint64_t it, const struct k2_prog *p, struct k2
 	if (err)
 		goto out;
 	k2_smt_stats(f->s, &ss2);
-	if (ss2.disagreements != ss.disagreements && f->log) {
-		fprintf(f->log, "program %llu: the mutant the library disagreed on:\n",
-			(unsigned long long)it);
-		k2_disasm_prog(f->log, q.insns, q.n_insns);
-	}
+	lib = ss2.disagreements != ss.disagreements;
 	f->st->prog_checks++;
 	count(f->st, v);
 	if (v == K2_DIFFERENT) {
@@ -153,6 +151,10 @@ static int whole(struct fuzz *f, uint64_t it, const struct k2_prog *p, struct k2
 		}
 	}
 out:
+	if ((lib || f->st->disagreements != d0) && f->log) {
+		fprintf(f->log, "program %llu: the mutant disagreed on:\n", (unsigned long long)it);
+		k2_disasm_prog(f->log, q.insns, q.n_insns);
+	}
 	k2_vm_free(vm);
 	free(ins);
 	free(cex);
@@ -203,12 +205,14 @@ static int window(struct fuzz *f, uint64_t it, const struct k2_prog *p, struct k
 	struct k2_smt_window *sw = NULL;
 	struct k2_wstate *st = NULL;
 	struct bpf_insn *c = NULL;
-	uint32_t nw = 0, n;
-	struct k2_win w;
+	uint32_t nw = 0, n = 0;
+	struct k2_win w = { 0 };
 	struct k2_smt_stats ss, ss2;
 	enum k2_verdict v;
 	char why[256];
 	int err, d;
+	uint64_t d0 = f->st->disagreements;
+	bool lib = false;
 
 	err = k2_analysis_new(p, NULL, &an, NULL);
 	if (!err)
@@ -239,11 +243,7 @@ static int window(struct fuzz *f, uint64_t it, const struct k2_prog *p, struct k
 		goto out;
 	}
 	k2_smt_stats(f->s, &ss2);
-	if (ss2.disagreements != ss.disagreements && f->log) {
-		fprintf(f->log, "program %llu: window %u:%u, the candidate the library disagreed "
-			"on:\n", (unsigned long long)it, w.start, w.end);
-		k2_disasm_prog(f->log, c, n);
-	}
+	lib = ss2.disagreements != ss.disagreements;
 	f->st->window_checks++;
 	count(f->st, v);
 	if (f->s->o.no_modular) {
@@ -270,6 +270,11 @@ static int window(struct fuzz *f, uint64_t it, const struct k2_prog *p, struct k
 		}
 	}
 out:
+	if ((lib || f->st->disagreements != d0) && f->log) {
+		fprintf(f->log, "program %llu: window %u:%u, the candidate disagreed on:\n",
+			(unsigned long long)it, w.start, w.end);
+		k2_disasm_prog(f->log, c, n);
+	}
 	k2_wstate_free(st);
 	k2_smt_window_free(sw);
 	free(c);

@@ -216,6 +216,30 @@ Test(absint_types, copies_of_a_scalar_are_refined_together)
 	k2_analysis_free(an);
 }
 
+/* movsx in both widths: alu32 sign-extends to 32 bits and zero-extends the rest (the alu32
+ * forms were taken for plain moves: fuzz-smt program 121, seed 1) */
+Test(absint_types, sign_extending_moves)
+{
+	struct pb p;
+	struct k2_analysis *an = pb_analyze(
+		&p, BPF_PROG_TYPE_XDP, 0,
+		"r8 = 187\n w5 = (s8)w8\n r6 = (s8)r8\n r1 = 0x8001\n w7 = (s16)w1\n"
+		"r9 = (s16)r1\n r0 = 0\n exit\n");
+	struct { int reg; uint64_t want; } k[] = {
+		{ 5, 0xffffffbbull }, { 6, 0xffffffffffffffbbull },
+		{ 7, 0xffff8001ull }, { 9, 0xffffffffffff8001ull },
+	};
+
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		struct k2_aval v = pb_reg_at(an, 6, k[i].reg);
+		uint64_t c = 0;
+
+		cr_expect(k2_aval_is_const(&v, &c) && c == k[i].want, "r%d: %#llx, want %#llx",
+			  k[i].reg, (unsigned long long)c, (unsigned long long)k[i].want);
+	}
+	k2_analysis_free(an);
+}
+
 Test(absint_types, joined_null_and_pointer_needs_a_check)
 {
 	struct pb p;

@@ -202,3 +202,42 @@ Test(smt_window, backward_jump_is_unknown)
 	free(c);
 	teardown(&x);
 }
+
+/*
+ * fuzz-smt program 121 (seed 1): a window after `w5 = (s8)w8` was proven equal under a
+ * precondition that took the alu32 sign extension for a plain move (r5 = 0xbb, not
+ * 0xffffffbb), and 0xbb / -7 and 0xbb / 1298748291 are both 0. With r5 = 0xffffffbb the
+ * quotients are 0 and 3.
+ */
+Test(smt_window, precondition_after_alu32_movsx)
+{
+	struct k2_prog p = sprog(BPF_PROG_TYPE_XDP,
+				 "r8 = 187\nw5 = (s8)w8\nr0 = r5\nw0 /= -7\nexit\n", NULL, 0);
+	struct k2_analysis *an;
+	struct k2_win w;
+	struct k2_err e = { 0 };
+	struct bpf_insn *c;
+	size_t n;
+
+	cr_assert_eq(k2_analysis_new(&p, NULL, &an, &e), 0, "%s", e.msg);
+	cr_assert_eq(k2_win_describe(an, 2, 4, &w, &e), 0, "%s", e.msg);
+	cr_assert_eq(k2_asm_prog("r0 = r5\nw0 /= 1298748291\n", &c, &n, &e), 0, "%s", e.msg);
+	for (int off = 0; off < 8; off++) {
+		struct k2_smt_opts o = sopts(off);
+		struct k2_smt *s;
+		struct k2_smt_window *sw;
+		enum k2_verdict v;
+
+		cr_assert_eq(k2_smt_new(&o, &s, &e), 0, "%s", e.msg);
+		cr_assert_eq(k2_smt_window_new(s, an, &w, &sw, &e), 0, "%s", e.msg);
+		cr_assert_eq(k2_smt_window_equiv(sw, c, (uint32_t)n, &v, NULL, NULL, &e), 0, "%s",
+			     e.msg);
+		cr_expect_eq(v, K2_DIFFERENT, "options %d: %s (%s)", off, k2_verdict_name(v),
+			     k2_smt_reason(s));
+		k2_smt_window_free(sw);
+		k2_smt_free(s);
+	}
+	free(c);
+	k2_analysis_free(an);
+	free(p.insns);
+}
