@@ -10,7 +10,7 @@ B=${1:-build}
 PROG=${SCALING_PROG:-xdp_firewall}
 BUDGET=${SCALING_BUDGET:-20}
 SEEDS=${SCALING_SEEDS:-1 2 3}
-NPS=${SCALING_NP:-1 2 4 8}
+NPS=${SCALING_NP:-1 2 4 8 16}
 ITERS=${SCALING_ITERS:-4000}
 # Efficiency runs exchange every SLICE proposals per rank: finer than the default 4000 so
 # that "proposals to reach a size" is resolved.
