@@ -461,6 +461,9 @@ def machine():
             "describe": git("describe", "--always", "--dirty", "--tags")}
 
 
+# Results of long runs made by hand, not by a step (make fuzz-smt N=10000): kept and linked.
+RECORDS = ("fuzz-smt.md",)
+
 OUTPUTS = {"interp": "interp.txt", "interp_jit": "interp.md", "search": "search.md",
            "eqcheck": "eqcheck.md", "sizes": "sizes.md", "latency": "latency.md",
            "scaling": "scaling.md", "slurm-scaling": "slurm-scaling.md"}
@@ -512,6 +515,7 @@ def write_readme(state):
     others = [OUTPUTS[n] for n in ("interp_jit", "search", "eqcheck", "scaling")
               if os.path.exists(os.path.join(TOP, "results", OUTPUTS[n])) or
               state["steps"].get(n, {}).get("status") == "ok"]
+    others += [n for n in RECORDS if os.path.exists(os.path.join(TOP, "results", n))]
     if others:
         md += ["## Other tables", "", *[f"- [{n}]({n})" for n in others], ""]
     write_atomic(os.path.join(TOP, "results", "README.md"), "\n".join(md))
