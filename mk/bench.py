@@ -2,6 +2,7 @@
 """mk/bench.py: `make bench`: the steps of configs/bench.ini, then results/README.md with tables.
 
     /usr/bin/python3 mk/bench.py [--config configs/bench.ini] [--build build] [STEP ...]
+    /usr/bin/python3 mk/bench.py --readme | --sizes-table DIR
 
 K2_BENCH_NOTE: a paragraph for the top of results/README.md (e.g. which branches were measured).
 
@@ -134,9 +135,12 @@ def step_sizes(ctx):
     ranks, budget, seed = s.get("ranks", "4"), s.get("budget", "15"), s.get("seed", "1")
     out = os.path.join(TOP, "results", "sizes")
     os.makedirs(out, exist_ok=True)
-    for f in glob.glob(os.path.join(out, "*.json")) + glob.glob(os.path.join(out, "*.h5")):
+    objs = os.path.join(TOP, ctx.build, "bench", "sizes")
+    # No earlier run's report, trace or output object may pass for this run's.
+    for f in (glob.glob(os.path.join(out, "*.json")) + glob.glob(os.path.join(out, "*.h5")) +
+              glob.glob(os.path.join(objs, "*.o"))):
         os.unlink(f)
-    failed = []
+    failed, runs = [], {}
     t0 = time.monotonic()
     for prog in ctx.programs:
         name = os.path.basename(prog)[:-2]
@@ -147,15 +151,17 @@ def step_sizes(ctx):
         # --enable-recovery: a rank k2-cluster drops (and reaps) does not end the whole job.
         cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "--enable-recovery",
                "-np", ranks, cluster_bin(ctx), prog,
-               "-o", os.path.join(TOP, ctx.build, "bench", "sizes", name + ".o"),
+               "-o", os.path.join(objs, name + ".o"),
                "--budget", budget, "--seed", seed, "--report", os.path.join(out, name + ".json"),
                "--trace", os.path.join(out, name + ".h5"), "--quiet",
                *shlex.split(s.get("args", ""))]
-        os.makedirs(os.path.join(TOP, ctx.build, "bench", "sizes"), exist_ok=True)
+        os.makedirs(objs, exist_ok=True)
         rc = run(cmd, float(budget) * 3 + 120,
                  os.path.join(TOP, ctx.build, "bench", "logs", f"sizes-{name}.log"))
+        runs[name] = rc
         if rc != 0:
-            failed.append(f"{name} (exit {rc})")
+            failed.append(f"{name} ({exit_words(rc)})")
+    write_atomic(os.path.join(out, "runs.json"), json.dumps(runs, indent=1) + "\n")
     write_sizes(ctx, ranks, budget, seed, s.get("args", ""))
     if failed:
         return {"status": "partial" if len(failed) < len(ctx.programs) else "failed",
@@ -163,22 +169,39 @@ def step_sizes(ctx):
     return {"status": "ok"}
 
 
-def sizes_rows(ctx):
+def sizes_rows(names, repdir, outdir=None):
+    """One row per program from REPDIR/NAME.json (+ .h5; runs.json: k2-cluster's exit status
+    per program, null when stopped); OUTDIR: where the outputs must exist (None: trust the
+    report's "output")."""
+    try:
+        with open(os.path.join(repdir, "runs.json")) as f:
+            runs = json.load(f)
+    except (OSError, ValueError):
+        runs = {}
     rows = []
-    for prog in ctx.programs:
-        name = os.path.basename(prog)[:-2]
-        path = os.path.join(TOP, "results", "sizes", name + ".json")
+    for name in names:
+        path = os.path.join(repdir, name + ".json")
         try:
             with open(path) as f:
                 r = json.load(f)
         except (OSError, ValueError):
-            rows.append({"name": name, "missing": True})
+            rows.append({"name": name, "missing": True, "exit": runs.get(name, 0)})
             continue
-        h5 = os.path.join(TOP, "results", "sizes", name + ".h5")
+        h5 = os.path.join(repdir, name + ".h5")
         _, ttb = gather.trace_curve(h5, r) if os.path.exists(h5) else (None, math.nan)
-        r["name"], r["ttb"] = name, ttb
+        r["name"], r["ttb"], r["exit"] = name, ttb, runs.get(name, 0)
+        r["written"] = bool(r.get("output")) and (
+            outdir is None or os.path.exists(os.path.join(outdir, name + ".o")))
         rows.append(r)
     return rows
+
+
+def ctx_rows(ctx, check_outputs=True):
+    """The rows of this build's corpus; check_outputs: the objects must be in BUILD/bench/sizes
+    (off when re-rendering results another build wrote)."""
+    return sizes_rows([os.path.basename(p)[:-2] for p in ctx.programs],
+                      os.path.join(TOP, "results", "sizes"),
+                      os.path.join(TOP, ctx.build, "bench", "sizes") if check_outputs else None)
 
 
 def pct(b, a):
@@ -189,51 +212,67 @@ def f1(v, spec=".1f"):
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
 
+def exit_words(rc):
+    if rc is None:
+        return "stopped at its time limit"
+    return f"exit {rc}" + (f" (killed by signal {rc - 128})" if rc > 128 else "")
+
+
 def sizes_table(rows):
+    """The sizes table. An output that was not written counts as unchanged in the totals."""
     out = ["| program | type | clang -O2 insns | k2-cluster insns | % smaller | time to best (s) "
            "| windows improved | proof | kernel verdict |",
            "|---|---|---:|---:|---:|---:|---:|---|---|"]
     tb = ta = 0
     for r in rows:
+        ran = "" if r.get("exit", 0) == 0 else f"k2-cluster {exit_words(r['exit'])}"
         if r.get("missing"):
-            out.append(f"| {r['name']} | | | | | | | not run (no report) | |")
+            out.append(f"| {r['name']} | | | | | | | no report{': ' + ran if ran else ''} | |")
             continue
-        b, a = r.get("insns_before"), r.get("insns_after")
-        if a is None:
-            out.append(f"| {r['name']} | {r['prog_type']} | | | | | | no result: "
-                       f"{r.get('stop_reason', '?')} | |")
+        miss = gather.lacks(r)
+        if miss:
+            out.append(f"| {r['name']} | {r.get('prog_type', '')} | | | | | | report lacks "
+                       f"{', '.join(miss)} | |")
             continue
+        b, a = r["insns_before"], r["insns_after"]
+        proof = gather.proof_words(r)
+        kernel = gather.kernel_words(r, r["written"])
+        shown, smaller = str(a), f1(pct(b, a))
+        if not r["written"]:
+            proof = f"**no output written** ({a} insns composed); {proof}"
+            shown, smaller, a = f"({a})", "–", b
+        if ran:
+            proof = f"{proof}; {ran}"
         tb += b
         ta += a
-        nw = len(r.get("windows", []))
-        proof = r.get("proof", "") + ("" if r.get("proven") else " (NOT proven)")
-        if a < b and not r.get("output"):
-            proof += "; **no output written** (k2-cluster's report)"
-        out.append(f"| {r['name']} | {r['prog_type']} | {b} | {a} | {f1(pct(b, a))} "
-                   f"| {f1(r['ttb'])} | {r.get('windows_improved', 0)}/{nw} | {proof} "
-                   f"| {r.get('kernel', '')} |")
+        out.append(f"| {r['name']} | {r['prog_type']} | {b} | {shown} | {smaller} "
+                   f"| {f1(r['ttb'])} | {r['windows_improved']}/{len(r['windows'])} | {proof} "
+                   f"| {kernel} |")
     if tb:
         out.append(f"| **all** | | **{tb}** | **{ta}** | **{f1(pct(tb, ta))}** | | | | |")
     return out
 
 
-def write_sizes(ctx, ranks, budget, seed, args):
-    rows = sizes_rows(ctx)
+def write_sizes(ctx, ranks, budget, seed, args, check_outputs=True):
+    rows = ctx_rows(ctx, check_outputs)
     md = ["# Sizes: clang -O2 against k2-cluster", "",
           f"Every corpus program (`{ctx.build}/corpus/*.o`, clang -O2), optimized by "
           f"`mpirun -np {ranks} k2-cluster --budget {budget} --seed {seed} {args}` "
           "(configs/bench.ini [sizes]). Instructions are those of the optimized function "
           "(a 64-bit immediate load counts once). *time to best*: search seconds until the "
           "last window improvement the output kept. *proof*: what z3 established for the "
-          "whole output program; *kernel verdict*: the verifier on this machine's kernel. "
-          "Reports and HDF5 traces: `results/sizes/`.",
+          "whole output program (when z3 gave no verdict on it, its reason); *kernel verdict*: "
+          "the verifier on this machine's kernel, on the written output. An output k2-cluster "
+          "did not write shows its composed size in parentheses and counts as unchanged in the "
+          "total. Reports and HDF5 traces: `results/sizes/`.",
           "", *sizes_table(rows), "", "![sizes](sizes.png)", ""]
     write_atomic(os.path.join(TOP, "results", "sizes.md"), "\n".join(md))
     plot_sizes(rows, os.path.join(TOP, "results", "sizes.png"))
 
 
 def plot_sizes(rows, png):
-    rows = [r for r in rows if not r.get("missing") and r.get("insns_after") is not None]
+    rows = [dict(r, insns_after=r["insns_after"] if r["written"] else r["insns_before"])
+            for r in rows if not r.get("missing") and not gather.lacks(r)]
     if not rows:
         return
     import matplotlib
@@ -259,7 +298,7 @@ def plot_sizes(rows, png):
 # ---- latency: k2 bench, clang -O2 beside k2-cluster's output ----------------------------------
 
 def step_latency(ctx):
-    rows = [r for r in sizes_rows(ctx) if not r.get("missing")]
+    rows = [r for r in ctx_rows(ctx) if not r.get("missing") and not gather.lacks(r)]
     if not rows:
         return {"status": "not run", "reason": "no sizes results (k2-cluster outputs) to measure"}
     s = ctx.sec("latency")
@@ -461,9 +500,6 @@ def machine():
             "describe": git("describe", "--always", "--dirty", "--tags")}
 
 
-# Results of long runs made by hand, not by a step (make fuzz-smt N=10000): kept and linked.
-RECORDS = ("fuzz-smt.md",)
-
 OUTPUTS = {"interp": "interp.txt", "interp_jit": "interp.md", "search": "search.md",
            "eqcheck": "eqcheck.md", "sizes": "sizes.md", "latency": "latency.md",
            "scaling": "scaling.md", "slurm-scaling": "slurm-scaling.md"}
@@ -485,6 +521,16 @@ def section(path, title):
     return [f"## {title}", "", *lines[start:end], "", f"Details: [{path}]({path})", ""]
 
 
+def page_title(name):
+    """A results page's first heading (or its first line)."""
+    try:
+        with open(os.path.join(TOP, "results", name)) as f:
+            line = next((ln for ln in f if ln.strip()), "")
+    except OSError:
+        return ""
+    return line.lstrip("# ").strip()[:100]
+
+
 def write_readme(state):
     m = state["machine"]
     md = ["# Results", "",
@@ -499,8 +545,11 @@ def write_readme(state):
                                        "reason": f"not run yet (make bench-{name})"})
         out = OUTPUTS.get(name, name + ".txt")
         done = st["status"] in ("ok", "partial")
-        link = (f"[{out}]({out})" if done or os.path.exists(os.path.join(TOP, "results", out))
-                else "")
+        if os.path.exists(os.path.join(TOP, "results", out)):
+            # not done: a page left by an earlier run or committed by its module's branch
+            link = f"[{out}]({out})" + ("" if done else " (not from this run)")
+        else:
+            link = f"no results/{out}" if done else ""
         status = st["status"] + (f": {st['reason']}" if st.get("reason") else "")
         md.append(f"| {name} | {status} | {f1(st.get('seconds'), '.0f')} s | {link} |")
     md.append("")
@@ -512,12 +561,15 @@ def write_readme(state):
             png = OUTPUTS[name][:-3] + ".png"
             if os.path.exists(os.path.join(TOP, "results", png)):
                 md += [f"![{name}]({png})", ""]
-    others = [OUTPUTS[n] for n in ("interp_jit", "search", "eqcheck", "scaling")
-              if os.path.exists(os.path.join(TOP, "results", OUTPUTS[n])) or
-              state["steps"].get(n, {}).get("status") == "ok"]
-    others += [n for n in RECORDS if os.path.exists(os.path.join(TOP, "results", n))]
+    # Every other page and plot in results/ (a module's own tables, their plots) is linked too.
+    text = "\n".join(md)
+    others = [n for n in sorted(os.listdir(os.path.join(TOP, "results")))
+              if n.endswith((".md", ".png", ".txt")) and n != "README.md" and
+              f"({n})" not in text]
     if others:
-        md += ["## Other tables", "", *[f"- [{n}]({n})" for n in others], ""]
+        md += ["## Other tables and plots", "",
+               *[f"- [{n}]({n})" + ("" if n.endswith(".png") else f": {page_title(n)}")
+                 for n in others], ""]
     write_atomic(os.path.join(TOP, "results", "README.md"), "\n".join(md))
     update_top_readme()
 
@@ -551,8 +603,20 @@ def main():
     ap.add_argument("--readme", action="store_true",
                     help="run nothing: rewrite results/README.md, sizes.md and README.md's "
                     "table from the last results")
+    ap.add_argument("--sizes-table", metavar="DIR",
+                    help="run nothing: print the sizes table of the k2-cluster reports in DIR "
+                    "(NAME.json, NAME.h5, runs.json)")
     ap.add_argument("steps", nargs="*")
     a = ap.parse_args()
+    if a.sizes_table:
+        names = sorted(os.path.basename(p)[:-5] for p in
+                       glob.glob(os.path.join(a.sizes_table, "*.json")))
+        names = [n for n in names if n != "runs"]
+        if not names:
+            print(f"bench: {a.sizes_table}: no reports", file=sys.stderr)
+            return 1
+        print("\n".join(sizes_table(sizes_rows(names, a.sizes_table))))
+        return 0
     cfg = configparser.ConfigParser(inline_comment_prefixes=(";",), comment_prefixes=(";", "#"))
     cfg.optionxform = str  # UPPER_CASE keys are passed to make steps as they are
     path = os.path.join(TOP, a.config)
@@ -584,7 +648,7 @@ def main():
         if glob.glob(os.path.join(TOP, "results", "sizes", "*.json")):
             z = ctx.sec("sizes")
             write_sizes(ctx, z.get("ranks", "4"), z.get("budget", "15"), z.get("seed", "1"),
-                        z.get("args", ""))
+                        z.get("args", ""), check_outputs=False)
         write_atomic(os.path.join(TOP, STATE), json.dumps(state, indent=1) + "\n")
         write_readme(state)
         return 0

@@ -63,5 +63,11 @@ PY
 	rm -f "$o"
 done
 cat "$OUT"/rows/* >>"$md"
+{
+	echo
+	echo "Rows not marked FAILED: mpirun exited 0. Ranks dropped over all jobs:" \
+		"$(cat "$OUT"/*.json | grep -o '"ranks_dropped": *[0-9]*' |
+			awk '{ n += $NF } END { print n + 0 }'); load $(cut -d' ' -f1 /proc/loadavg) at the end."
+} >>"$md"
 mv "$md" "$OUT.md"
 exit $fail

@@ -8,9 +8,10 @@
 /*
  * A window's share of the budget is proportional to its difficulty: rank-seconds in timed
  * runs (budget x searching ranks), proposals under --iters (N x difficulty). Free ranks go,
- * one at a time in rank order, to the unfinished window with the most share left per rank
- * it would then have (D'Hondt: rank counts end up proportional to difficulty, and with fewer
- * ranks than windows the windows queue). A window is done when its share is spent; one that
+ * one at a time in rank order, to a window not started yet (timed runs: least difficult
+ * first), then to the unfinished window with the most share left per rank it would then
+ * have (D'Hondt: rank counts end up proportional to difficulty, and with fewer ranks than
+ * windows the windows queue). A window is done when its share is spent; one that
  * has not improved for stall_seconds gives its ranks and the rest of its share to the others
  * (timed runs). Ranks of one window form one temperature ladder: chain k of position p sits
  * at rung p + k*g of a geometric ladder of chains*g rungs, so every rank's coldest chain is
@@ -94,7 +95,8 @@ static void ladder(const struct k2_coord *c, uint32_t pos, uint32_t g, double *b
 }
 
 /* ASSIGN: u32 epoch, i32 window, u32 position, u32 group, f64 bmax, f64 bmin, u64 seed,
- * u32 round, then records (the window's pools for a rank that joins it), END. */
+ * u32 round, f64 seconds until the budget ends (0: no time limit, --iters), then records
+ * (the window's pools for a rank that joins it), END. */
 static void send_assign(struct k2_coord *c, int rank, bool joins)
 {
 	/* Sent by k2_sched_flush once every decision of this turn is made: a rank told "alone
@@ -128,6 +130,9 @@ static void assign_now(struct k2_coord *c, int rank, bool joins)
 	k2_buf_u64(&b, k2_job_seed(c->j, 0x5eed, (uint64_t)rank << 32 | (uint32_t)r->win,
 				   r->windows + ((uint64_t)c->j->generation << 32)));
 	k2_buf_u32(&b, c->round);
+	/* Relative, as ranks' clocks start apart: a worker's slices, and z3 questions in them
+	 * (up to [smt] timeout_ms each), then end with the budget instead of past it. */
+	k2_buf_f64(&b, c->j->iters ? 0 : fmax(c->deadline - k2_job_now(c->j), 1e-3));
 	if (joins && r->win >= 0)
 		k2_pool_put_all(c, (uint32_t)r->win, &b);
 	k2_buf_u8(&b, K2_R_END);
@@ -214,12 +219,27 @@ void k2_sched_assign(struct k2_coord *c, int rank, int32_t win)
 		renumber(c, (uint32_t)win, rank);
 }
 
-/* The unfinished window that most needs one more rank, or -1. */
+/* The unfinished window that most needs one more rank, or -1. Windows not started yet go
+ * first, the least difficult first: they end soonest, and a window queued behind slices that
+ * overrun (z3) finds less time left; k2 opt, going through them in program order, searched
+ * small windows (often the 4 -> 1 rewrites) that the cluster used to leave queued to the
+ * end of the budget behind the two largest. Once every window has started, a rank goes
+ * where the share left per rank is largest (rank counts follow difficulty). */
 static int32_t neediest(const struct k2_coord *c)
 {
 	double best = -1;
 	int32_t at = -1;
 
+	for (uint32_t i = 0; !c->j->iters && i < c->nw; i++) {
+		const struct k2_cwin *w = &c->w[i];
+
+		if (w->phase != K2_W_QUEUED || w->share <= w->used)
+			continue;
+		if (at < 0 || w->win.difficulty < c->w[at].win.difficulty)
+			at = (int32_t)i;
+	}
+	if (at >= 0)
+		return at;
 	for (uint32_t i = 0; i < c->nw; i++) {
 		const struct k2_cwin *w = &c->w[i];
 		double left = w->share - w->used, v;
@@ -288,11 +308,49 @@ static bool others_open(const struct k2_coord *c, uint32_t win)
 	return false;
 }
 
+/*
+ * Timed runs: the windows not started yet share what is left of the job's rank-seconds
+ * once the started windows' own shares are taken out, in proportion to difficulty (k2 opt
+ * splits the time left over its windows not searched yet the same way). A slice runs over
+ * its window's share by up to a z3 timeout, and with shares fixed at the start the windows
+ * queued last would find the budget gone and never be searched at all. When overruns have
+ * left less than the started windows' shares, every open window gets its difficulty's part
+ * of the time left, started ones at most that.
+ */
+static void rescale_queued(struct k2_coord *c, double now)
+{
+	double avail = (c->deadline - now) * live_searchers(c), pool = avail, dq = 0, d = 0;
+
+	for (uint32_t i = 0; i < c->nw; i++) {
+		const struct k2_cwin *w = &c->w[i];
+		double di = w->win.difficulty > 0 ? w->win.difficulty : 1;
+
+		if (w->phase == K2_W_DONE)
+			continue;
+		d += di;
+		if (w->phase == K2_W_QUEUED)
+			dq += di;
+		else if (w->share > w->used)
+			pool -= w->share - w->used;
+	}
+	for (uint32_t i = 0; i < c->nw && d > 0 && avail > 0; i++) {
+		struct k2_cwin *w = &c->w[i];
+		double di = w->win.difficulty > 0 ? w->win.difficulty : 1, fair = avail * di / d;
+
+		if (w->phase == K2_W_QUEUED)
+			w->share = w->used + fmax(pool > 0 ? pool * di / dq : 0, fair);
+		else if (w->phase == K2_W_ACTIVE && pool < 0 && w->share > w->used + fair)
+			w->share = w->used + fair;
+	}
+}
+
 void k2_sched_tick(struct k2_coord *c)
 {
 	double now = k2_job_now(c->j), stall = c->j->cfg.cluster.stall_seconds, left;
 	bool changed = false;
 
+	if (!c->j->iters)
+		rescale_queued(c, now);
 	for (uint32_t i = 0; i < c->nw; i++) {
 		struct k2_cwin *w = &c->w[i];
 

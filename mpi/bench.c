@@ -93,8 +93,10 @@ static int single(struct k2_coord *c, uint32_t win, struct k2_ccand *k)
 	snprintf(wins, sizeof(wins), "%u-%u", w->start, w->end);
 	snprintf(src, sizeof(src), "rank %d", k->origin);
 	/* A bench rank of its own also times each window's best rewrites (top_k of them) while
-	 * the search runs; rank 0 serving itself only verifies them, its time is the search's. */
-	if (c->bench_dest != 0 && !c->bench_off[0] && c->j->cfg.bench.enabled &&
+	 * the search runs; rank 0 serving itself only verifies them, its time is the search's,
+	 * and so is a bench rank's that shares its cores with searching ranks. */
+	if (c->bench_dest != 0 && !c->j->bench_shared && !c->bench_off[0] &&
+	    c->j->cfg.bench.enabled &&
 	    c->w[win].n_measured < c->j->cfg.bench.top_k && !measuring(c)) {
 		flags = K2_BQ_MEASURE | (c->j->cfg.bench.xdp_live ? K2_BQ_LIVE : 0);
 		c->w[win].n_measured++;

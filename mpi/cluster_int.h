@@ -82,11 +82,12 @@ uint64_t k2_hash64(const void *p, size_t n, uint64_t h);
 
 /* Non-blocking sends: each buffer is kept until MPI has it. */
 struct k2_outbox {
+	MPI_Request *req;       /* the first n are in flight (one array: MPI_Testsome) */
 	struct k2_out {
-		MPI_Request req;
 		uint8_t *buf;
 		int dest;
 	} *e;
+	int *done;              /* MPI_Testsome's indices */
 	uint32_t n, cap;
 	uint64_t sent, bytes;   /* messages and bytes sent (traffic counters) */
 };
@@ -127,6 +128,8 @@ struct k2_job {
 	MPI_Comm node;              /* ranks on this node (MPI_COMM_TYPE_SHARED) */
 	int bench_rank;             /* -1: none (rank 0 does the kernel's part itself) */
 	bool bench_planned;         /* np >= 3 and not turned off: the last rank tries */
+	bool bench_shared;          /* its node has fewer cores than ranks: nobody is bound off
+				     * its core and it times nothing until the search ends */
 	bool coord_works;           /* rank 0 also runs a worker */
 	struct k2_config cfg;
 	const struct k2_cluster_args *args;
@@ -149,7 +152,18 @@ struct k2_job {
 	char host[64];
 	struct k2_ckpt *resume;     /* rank 0: the checkpoint --resume read */
 	struct k2_bench_role *bench; /* the bench role's session and trace, where it runs */
+	bool *gone;                 /* rank 0: ranks dropped for good (dead, or being killed) */
 };
+
+/*
+ * The end of every rank, in place of a bare MPI_Finalize: rank 0 tells each rank not gone
+ * that it is about to finalize (the output is written), the others wait for that word (at
+ * most their long silence limit), and MPI_Finalize is bounded: Open MPI 4.1 can hang in its
+ * closing fence for good after a rank of an --enable-recovery job died, so a rank still in
+ * it after `grace` seconds exits with `code` (what it would have returned). j may be a job
+ * whose setup failed (no word is exchanged then).
+ */
+int k2_cluster_end(struct k2_job *j, bool set_up, int code);
 
 /* Seconds since the job started. */
 double k2_job_now(const struct k2_job *j);

@@ -47,7 +47,7 @@ int k2_compose_check(struct k2_coord *c, struct k2_err *e)
 
 	k2_rng_seed(&rng, k2_job_seed(c->j, 0xc0c0, c->j->generation, 0));
 	if (!err)
-		err = k2_cluster_smt_new(&c->j->cfg, &smt, e);
+		err = k2_search_smt_new(&c->j->cfg, &smt, e);
 	while (!err && f->cc_tried < c->j->args->compose_check && tries++ < 64 * (f->cc_tried + 1)) {
 		struct k2_splice_opts so = { .sz = sizeof(so), .n_main = prog->n_main };
 		struct k2_prog p = *prog;

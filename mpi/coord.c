@@ -235,8 +235,12 @@ static int inbox(struct k2_coord *c)
 		struct k2_crank *rk = &c->r[src];
 
 		n++;
-		if (rk->dropped)
-			continue; /* it was given up on; what it says now would confuse */
+		if (rk->dropped) {
+			/* it was given up on; what it says now would confuse, but for its BYE:
+			 * it is in MPI_Finalize, waiting for this rank, and must not be killed */
+			rk->bye |= tag == K2_T_BYE;
+			continue;
+		}
 		rk->last_seen = k2_job_now(c->j);
 		rk->alive = true;
 		switch (tag) {
@@ -363,6 +367,8 @@ static int init(struct k2_coord *c, struct k2_job *j, struct k2_err *e)
 	c->deadline = c->t_start + (j->iters ? 1e12 : j->budget);
 	if (!err && j->coord_works)
 		err = k2_worker_new(j, &c->local, e);
+	if (c->local)
+		k2_worker_until(c->local, c->deadline);
 	if (!err && j->bench_rank < 0) {
 		k2_bench_rank_open(j);
 		if (!j->bench && (err = -ENOMEM))
@@ -407,6 +413,11 @@ static bool searchers_left(const struct k2_coord *c)
 		if (c->r[r].searcher && !c->r[r].dropped && !c->r[r].failed)
 			return true;
 	return false;
+}
+
+int k2_coord_inbox(struct k2_coord *c)
+{
+	return inbox(c);
 }
 
 int k2_coord_pump(struct k2_coord *c)

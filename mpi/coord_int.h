@@ -12,17 +12,22 @@ int k2_worker_new(struct k2_job *j, struct k2_worker **out, struct k2_err *e);
 /* One step: rank 0's messages, then a slice if there is work. Returns 1 if it searched,
  * 0 if idle, or a negative errno; *done once stopped (or failed). */
 int k2_worker_step(struct k2_worker *w, bool *done, struct k2_err *e);
+/* Rank 0's own worker: its slices, proofs included, end by job time t (the budget's end:
+ * rank 0's loop, and with it the stop, waits for them). */
+void k2_worker_until(struct k2_worker *w, double t);
 void k2_worker_free(struct k2_worker *w);
 
 /* prover.c: z3 through smt/ for a worker's window search, keeping what each counterexample
- * refuted (found by the hash of the packed counterexample). */
+ * refuted (found by the hash of the packed counterexample). A candidate's equivalence
+ * question, and its safety question, each end within limit_ms (all their z3 checks). */
 struct k2_wprover;
-int k2_cluster_smt_new(const struct k2_config *cfg, struct k2_smt **out, struct k2_err *e);
 int k2_wprover_new(struct k2_smt *smt, struct k2_vm *vm, const struct k2_analysis *an,
-		   const struct k2_win *w, struct k2_wprover **out, struct k2_prover *pr,
-		   struct k2_err *e);
+		   const struct k2_win *w, uint32_t limit_ms, struct k2_wprover **out,
+		   struct k2_prover *pr, struct k2_err *e);
 const struct bpf_insn *k2_wprover_refuted(const struct k2_wprover *wp, uint64_t cex_hash,
 					  uint32_t *n);
+/* Questions asked from now on end within ms (< 0: only limit_ms holds). */
+void k2_wprover_within(struct k2_wprover *wp, double ms);
 void k2_wprover_free(struct k2_wprover *wp);
 
 /* ---- rank 0's records ---------------------------------------------------------------------- */
@@ -223,6 +228,8 @@ double k2_coord_search_time(const struct k2_coord *c);
 /* Messages in and out, the local roles' own steps, heartbeats: what rank 0 does while it
  * waits (final phase). Returns how many messages it handled. */
 int k2_coord_pump(struct k2_coord *c);
+/* Only the messages waiting for rank 0 (after the end: dropped ranks' BYEs). */
+int k2_coord_inbox(struct k2_coord *c);
 
 /* checkpoint.c: rank 0's state in a file, and back. */
 /* Applies what setup kept of --resume to the coordinator (pools, budgets, progress). */

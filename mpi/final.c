@@ -280,13 +280,14 @@ static void stop_bench(struct k2_coord *c)
 }
 
 /* Kills ranks that were dropped but may still exist (stopped, hung): MPI_Finalize would wait
- * for them. Only a process that is still k2-cluster is touched. */
+ * for them. Only a process that is still k2-cluster is touched. One that said BYE after
+ * all is waiting in MPI_Finalize for this rank: it ends with the job. */
 static bool dropped_alive(const struct k2_coord *c)
 {
 	for (int rank = 1; rank < c->j->size; rank++) {
 		const struct k2_crank *r = &c->r[rank];
 
-		if (r->dropped && r->pid > 1 && !strcmp(r->host, c->j->host) &&
+		if (r->dropped && !r->bye && r->pid > 1 && !strcmp(r->host, c->j->host) &&
 		    k2_pid_alive(r->pid))
 			return true;
 	}
@@ -303,13 +304,17 @@ static void reap(struct k2_coord *c)
 		struct timespec ts = { 0, 10000000 };
 
 		k2_outbox_poll(&c->out);
-		nanosleep(&ts, NULL);
+		if (k2_coord_inbox(c) <= 0)
+			nanosleep(&ts, NULL);
 	}
 	for (int rank = 1; rank < c->j->size; rank++) {
 		const struct k2_crank *r = &c->r[rank];
 		int via = -1;
 
-		if (!r->dropped || r->pid <= 1)
+		/* No word at the end for a rank that is gone or being ended (k2_cluster_end). */
+		if (r->dropped && !r->bye && c->j->gone)
+			c->j->gone[rank] = true;
+		if (!r->dropped || r->bye || r->pid <= 1)
 			continue;
 		if (!strcmp(r->host, c->j->host)) {
 			k2_reap_pid(c->j, r->pid);

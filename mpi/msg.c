@@ -206,18 +206,24 @@ int k2_send(struct k2_outbox *o, MPI_Comm comm, int dest, int tag, struct k2_buf
 	if (o->n == o->cap) {
 		uint32_t cap = o->cap ? 2 * o->cap : 64;
 		struct k2_out *e = realloc(o->e, cap * sizeof(*e));
+		MPI_Request *r = e ? realloc(o->req, cap * sizeof(*r)) : NULL;
+		int *d = r ? realloc(o->done, cap * sizeof(*d)) : NULL;
 
-		if (!e) {
+		if (e)
+			o->e = e;
+		if (r)
+			o->req = r;
+		if (!d) {
 			k2_buf_free(b);
 			return -ENOMEM;
 		}
-		o->e = e;
+		o->done = d;
 		o->cap = cap;
 	}
 	x = &o->e[o->n];
 	x->buf = b->p ? b->p : malloc(1);
 	x->dest = dest;
-	rc = MPI_Isend(x->buf, (int)b->len, MPI_BYTE, dest, tag, comm, &x->req);
+	rc = MPI_Isend(x->buf, (int)b->len, MPI_BYTE, dest, tag, comm, &o->req[o->n]);
 	o->sent++;
 	o->bytes += b->len;
 	memset(b, 0, sizeof(*b));
@@ -229,17 +235,36 @@ int k2_send(struct k2_outbox *o, MPI_Comm comm, int dest, int tag, struct k2_buf
 	return 0;
 }
 
+static void remove_at(struct k2_outbox *o, uint32_t i)
+{
+	o->n--;
+	o->e[i] = o->e[o->n];
+	o->req[i] = o->req[o->n];
+}
+
 void k2_outbox_poll(struct k2_outbox *o)
 {
-	for (uint32_t i = 0; i < o->n;) {
-		int done = 0;
+	int nd = 0;
 
-		if (o->e[i].req != MPI_REQUEST_NULL &&
-		    MPI_Test(&o->e[i].req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-			done = 1; /* an error completes the request too */
-		if (done || o->e[i].req == MPI_REQUEST_NULL) {
+	if (!o->n)
+		return;
+	/* One call for all of them: an unfinished MPI_Test may yield the CPU (Open MPI when
+	 * oversubscribed), and sends to a rank that stopped reading pile up; one test each
+	 * made rank 0's loop take seconds on a loaded machine. */
+	if (MPI_Testsome((int)o->n, o->req, &nd, o->done, MPI_STATUSES_IGNORE) != MPI_SUCCESS) {
+		/* which one failed is in statuses not kept: test each (an error completes it) */
+		for (uint32_t i = 0; i < o->n; i++) {
+			int done = 0;
+
+			if (o->req[i] != MPI_REQUEST_NULL &&
+			    MPI_Test(&o->req[i], &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+				o->req[i] = MPI_REQUEST_NULL;
+		}
+	}
+	for (uint32_t i = 0; i < o->n;) {
+		if (o->req[i] == MPI_REQUEST_NULL) {
 			free(o->e[i].buf);
-			o->e[i] = o->e[--o->n];
+			remove_at(o, i);
 		} else {
 			i++;
 		}
@@ -251,8 +276,8 @@ void k2_outbox_forget(struct k2_outbox *o, int dest)
 	for (uint32_t i = 0; i < o->n;) {
 		if (o->e[i].dest == dest) {
 			/* The request may never complete; MPI may still read the buffer. */
-			MPI_Request_free(&o->e[i].req);
-			o->e[i] = o->e[--o->n];
+			MPI_Request_free(&o->req[i]);
+			remove_at(o, i);
 		} else {
 			i++;
 		}
@@ -271,7 +296,7 @@ void k2_outbox_drain(struct k2_outbox *o, double seconds)
 		k2_outbox_poll(o);
 	}
 	while (o->n) {
-		MPI_Request_free(&o->e[o->n - 1].req);
+		MPI_Request_free(&o->req[o->n - 1]);
 		o->n--;
 	}
 }
@@ -279,6 +304,8 @@ void k2_outbox_drain(struct k2_outbox *o, double seconds)
 void k2_outbox_free(struct k2_outbox *o)
 {
 	k2_outbox_poll(o);
+	free(o->req);
+	free(o->done);
 	free(o->e);
 	memset(o, 0, sizeof(*o));
 }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mpi/coord_int.h"
 
@@ -17,6 +18,8 @@ struct k2_wprover {
 	struct k2_smt *smt;
 	struct k2_vm *vm;
 	const struct k2_win *w;
+	uint32_t limit_ms;
+	double end_ms;              /* k2_now_ms() by which questions must end; 0: none */
 	struct refuted {
 		uint64_t hash;           /* of the packed counterexample */
 		struct bpf_insn *insns;
@@ -24,22 +27,6 @@ struct k2_wprover {
 	} *r;
 	uint32_t n_r, cap_r;
 };
-
-int k2_cluster_smt_new(const struct k2_config *cfg, struct k2_smt **out, struct k2_err *e)
-{
-	struct k2_smt_opts so = {
-		.sz = sizeof(so),
-		.timeout_ms = cfg->smt.timeout_ms,
-		.no_memtype = !cfg->smt.memtype,
-		.no_maptype = !cfg->smt.maptype,
-		.no_offset = !cfg->smt.offset,
-		.no_modular = !cfg->smt.modular,
-		.no_cache = !cfg->smt.cache,
-		.no_prefilter = !cfg->smt.prefilter,
-	};
-
-	return k2_smt_new(&so, out, e);
-}
 
 static void keep_refuted(struct k2_wprover *wp, const struct bpf_insn *cand, uint32_t n,
 			 const struct k2_wstate *cex)
@@ -74,23 +61,39 @@ static void keep_refuted(struct k2_wprover *wp, const struct bpf_insn *cand, uin
 	free(p);
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+void k2_wprover_within(struct k2_wprover *wp, double ms)
+{
+	wp->end_ms = ms < 0 ? 0 : now_ms() + ms;
+}
+
+/* One question's time: limit_ms, or less when the slice must end sooner (at least 1 ms:
+ * 0 would mean no limit). */
+static uint32_t question_ms(const struct k2_wprover *wp)
+{
+	double left = wp->end_ms > 0 ? wp->end_ms - now_ms() : wp->limit_ms;
+
+	return left >= wp->limit_ms ? wp->limit_ms : left >= 1 ? (uint32_t)left : 1;
+}
+
 static int equiv(void *arg, const struct bpf_insn *cand, uint32_t n, enum k2_verdict *v,
 		 struct k2_wstate *cex, struct k2_err *e)
 {
 	struct k2_wprover *wp = arg;
-	struct bpf_insn nop;
 	int err;
 
-	/* smt/ reads an empty window as falling off its end; `ja +0` leaves by the end too. */
-	if (!n) {
-		k2_insn_encode(K2_OP_JA, 0, 0, 0, 0, &nop);
-		cand = &nop;
-		n = 1;
-	}
-	err = k2_smt_window_equiv(wp->sw, cand, n, v, wp->vm, cex, e);
-	if (!err && *v == K2_UNKNOWN && e)
-		snprintf(e->msg, sizeof(e->msg), "window %u:%u: %s", wp->w->start, wp->w->end,
-			 k2_smt_reason(wp->smt));
+	/* A worker answers rank 0 between slices: one candidate may not hold it for longer
+	 * than one z3 timeout, however many checks it takes (k2_job_timeout counts on it). */
+	k2_smt_limit(wp->smt, question_ms(wp));
+	err = k2_prove_window_equiv(wp->smt, wp->sw, wp->w, cand, n, v, wp->vm, cex, e);
+	k2_smt_limit(wp->smt, 0);
 	if (!err && *v == K2_DIFFERENT)
 		keep_refuted(wp, cand, n, cex);
 	return err;
@@ -105,36 +108,17 @@ static int safe(void *arg, const struct bpf_insn *cand, uint32_t n, bool *ok, ch
 		size_t len, struct k2_err *e)
 {
 	struct k2_wprover *wp = arg;
-	struct k2_safety_report r;
-	struct bpf_insn nop;
-	bool dynamic = false;
 	int err;
 
-	memset(&r, 0, sizeof(r));
-	if (!n) {
-		k2_insn_encode(K2_OP_JA, 0, 0, 0, 0, &nop);
-		cand = &nop;
-		n = 1;
-	}
-	*ok = false;
-	err = k2_smt_window_safe(wp->sw, cand, n, &r, e);
-	if (err)
-		return err;
-	for (uint32_t i = 0; i < r.n; i++)
-		dynamic |= r.v[i].has_input;
-	dynamic |= r.n > r.n_static || r.n == K2_SAFETY_MAXV;
-	*ok = r.verdict == K2_SAFE || (r.verdict == K2_UNSAFE && !dynamic);
-	if (!*ok)
-		snprintf(why, len, "window %u:%u: safety %s: %s", wp->w->start, wp->w->end,
-			 k2_safety_name(r.verdict),
-			 r.verdict == K2_UNSAFE && r.n ? r.v[0].msg : r.reason);
-	k2_safety_report_free(&r);
-	return 0;
+	k2_smt_limit(wp->smt, question_ms(wp));
+	err = k2_prove_window_safe(wp->sw, wp->w, cand, n, ok, why, len, e);
+	k2_smt_limit(wp->smt, 0);
+	return err;
 }
 
 int k2_wprover_new(struct k2_smt *smt, struct k2_vm *vm, const struct k2_analysis *an,
-		   const struct k2_win *w, struct k2_wprover **out, struct k2_prover *pr,
-		   struct k2_err *e)
+		   const struct k2_win *w, uint32_t limit_ms, struct k2_wprover **out,
+		   struct k2_prover *pr, struct k2_err *e)
 {
 	struct k2_wprover *wp = calloc(1, sizeof(*wp));
 	int err;
@@ -144,6 +128,7 @@ int k2_wprover_new(struct k2_smt *smt, struct k2_vm *vm, const struct k2_analysi
 	wp->smt = smt;
 	wp->vm = vm;
 	wp->w = w;
+	wp->limit_ms = limit_ms;
 	err = k2_smt_window_new(smt, an, w, &wp->sw, e);
 	if (err) {
 		free(wp);

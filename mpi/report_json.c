@@ -187,6 +187,8 @@ int k2_report_json(struct k2_coord *c, const char *path, struct k2_err *e)
 	fputs(c->j->coord_works ? "true" : "false", f);
 	jkey(f, "bench_rank", &first);
 	fprintf(f, "%d", c->j->bench_rank);
+	jkey(f, "bench_shares_cores", &first);
+	fputs(c->j->bench_shared ? "true" : "false", f);
 	jkey(f, "kernel_off_reason", &first);
 	jstr(f, c->bench_off);
 	jkey(f, "seed", &first);

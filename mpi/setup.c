@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kernel_bench/k2_bench.h"
 #include "mpi/cluster_int.h"
 
 #define SETUP_VERSION 1
@@ -61,8 +62,8 @@ double k2_job_timeout(const struct k2_job *j)
 {
 	const struct k2_config *c = &j->cfg;
 	double t = c->cluster.heartbeat_timeout_ms / 1000.0;
-	/* A slice can end with a candidate's equivalence and safety queries (z3, each up to
-	 * the timeout) */
+	/* A slice ends at the first candidate past exchange_ms, which may still hold it for
+	 * its equivalence and its safety question (each within one z3 timeout: prover.c) */
 	double slice = (c->cluster.exchange_ms + 2.0 * c->smt.timeout_ms +
 			c->cluster.heartbeat_ms) / 1000.0;
 
@@ -251,21 +252,42 @@ static int share(struct k2_job *j, struct k2_buf *b, int failed, struct k2_err *
 	return 0;
 }
 
-/* The last rank tries the kernel; everyone learns whether there is a bench rank, and the
- * ranks on its node move off its core. */
+/* Whether the bench rank's node has a core for it and one for each other rank there. */
+static bool node_has_room(const struct k2_job *j)
+{
+	struct k2_topo *t;
+	struct k2_err e = { 0 };
+	int ranks = 1, cores;
+
+	if (k2_topo_load(&t, &e))
+		return false;
+	cores = k2_topo_ncores(t);
+	k2_topo_free(t);
+	MPI_Comm_size(j->node, &ranks);
+	return cores >= ranks;
+}
+
+/* The last rank tries the kernel; everyone learns whether there is a bench rank and whether
+ * its node has a core for every rank there. Only then do the other ranks of its node move
+ * off its core: with fewer cores than ranks (np 4 on 2 cores) that would crowd every
+ * searching rank onto the cores left while the bench rank's core mostly idles, and instead
+ * the bench rank leaves its timings of rewrites to the end of the search (bench_shared). */
 static int bench_decide(struct k2_job *j, struct k2_err *e)
 {
-	uint8_t on = 0;
+	uint8_t on[2] = { 0, 0 };
 	int root = j->size - 1;
 
 	if (!j->bench_planned)
 		return 0;
-	if (j->rank == root)
-		on = k2_bench_rank_open(j) == 0;
-	if (ibcast(&on, 1, root, MPI_COMM_WORLD))
+	if (j->rank == root) {
+		on[0] = k2_bench_rank_open(j) == 0;
+		on[1] = on[0] && !node_has_room(j);
+	}
+	if (ibcast(on, 2, root, MPI_COMM_WORLD))
 		return k2_err_set(e, -EIO, "setup: broadcast failed");
-	j->bench_rank = on ? root : -1;
-	if (on && j->rank != root) {
+	j->bench_rank = on[0] ? root : -1;
+	j->bench_shared = on[1];
+	if (on[0] && !on[1] && j->rank != root) {
 		MPI_Group world, node;
 		int there = MPI_UNDEFINED;
 
@@ -318,6 +340,9 @@ int k2_job_setup(struct k2_job *j, const struct k2_cluster_args *a, struct k2_er
 	MPI_Comm_size(MPI_COMM_WORLD, &j->size);
 	MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
 	gethostname(j->host, sizeof(j->host) - 1);
+	j->gone = calloc((size_t)j->size, sizeof(*j->gone));
+	if (!j->gone)
+		return k2_err_set(e, -ENOMEM, "out of memory");
 	if (comms(j))
 		return k2_err_set(e, -EIO, "MPI: cannot duplicate MPI_COMM_WORLD");
 	if (j->rank == 0) {
@@ -341,7 +366,8 @@ int k2_job_setup(struct k2_job *j, const struct k2_cluster_args *a, struct k2_er
 	open_log(j, a->log);
 	err = bench_decide(j, e);
 	j->coord_works = j->size - 1 - (j->bench_rank >= 0) < 2;
-	k2_job_log(j, "setup: %u windows, bench rank %d, rank 0 %s", j->n_wins, j->bench_rank,
+	k2_job_log(j, "setup: %u windows, bench rank %d%s, rank 0 %s", j->n_wins, j->bench_rank,
+		   j->bench_shared ? " (shares cores: times at the end)" : "",
 		   j->coord_works ? "searches too" : "coordinates");
 	return err;
 }
@@ -353,6 +379,8 @@ void k2_job_free(struct k2_job *j)
 		fclose(j->log);
 	k2_ckpt_free(j->resume);
 	free(j->wins);
+	free(j->gone);
+	j->gone = NULL;
 	k2_analysis_free(j->an);
 	k2_object_free(j->obj);
 	free(j->obj_bytes);

@@ -30,6 +30,7 @@ struct k2_worker {
 	struct k2_wsearch_stats prev; /* the search's statistics at the last report */
 	uint64_t pt_tried, pt_acc;  /* replica exchanges inside the search at the last report */
 	uint32_t round, go;         /* --iters: slices done, slices rank 0 allowed */
+	double until;               /* job time by which a slice must end; 0: none */
 	double from0, beat;         /* last message from rank 0, last heartbeat sent */
 	struct bpf_insn *cold;
 	uint32_t cold_cap;
@@ -97,7 +98,8 @@ static int build(struct k2_worker *w, uint32_t win, struct k2_wstate *const *tes
 	cfg.search.beta_max = w->bmax;
 	cfg.search.beta_min = w->bmin;
 	K2_WSEARCH_OPTS(o, .cfg = &cfg, .seed = w->seed, .latency = w->lat, .prover = &pr);
-	err = k2_wprover_new(w->smt, w->vm, w->j->an, &w->j->wins[win], &w->wp, &pr, e);
+	err = k2_wprover_new(w->smt, w->vm, w->j->an, &w->j->wins[win], cfg.smt.timeout_ms,
+			     &w->wp, &pr, e);
 	if (err)
 		return err;
 	err = k2_wsearch_new(w->vm, w->j->an, &w->j->wins[win], tests, n, &o, &w->s, e);
@@ -267,6 +269,7 @@ static int take_assign(struct k2_worker *w, struct k2_buf *b, struct k2_err *e)
 	double bmax = k2_buf_get_f64(b), bmin = k2_buf_get_f64(b);
 	uint64_t seed = k2_buf_get_u64(b);
 	uint32_t round = k2_buf_get_u32(b);
+	double left = k2_buf_get_f64(b);
 	bool same = win == w->win && w->s, ladder = bmax != w->bmax || bmin != w->bmin;
 	int err = 0;
 
@@ -280,6 +283,8 @@ static int take_assign(struct k2_worker *w, struct k2_buf *b, struct k2_err *e)
 	/* --iters: the rounds before were done by others; this rank may run round + 1. */
 	w->round = round;
 	w->go = round + 1;
+	if (left > 0 && !w->j->iters)
+		w->until = k2_job_now(w->j) + left;
 	w->empty = false;
 	k2_job_log(w->j, "assign window %d epoch %u position %u of %u", win, epoch, pos, group);
 	if (win < 0) {
@@ -458,13 +463,16 @@ static int report(struct k2_worker *w, double slice, struct k2_err *e)
 static int slice(struct k2_worker *w, struct k2_err *e)
 {
 	const struct k2_cluster_cfg *c = &w->j->cfg.cluster;
-	double t = k2_job_now(w->j);
+	double t = k2_job_now(w->j), sec = c->exchange_ms / 1000.0;
 	int err;
 
+	if (w->until > 0 && w->until - t < sec)
+		sec = w->until - t > 0.001 ? w->until - t : 0.001;
+	k2_wprover_within(w->wp, w->until > 0 ? fmax(1000 * (w->until - t), 1) : -1);
 	if (w->j->iters)
 		err = k2_wsearch_run(w->s, c->slice_iters, 0, e);
 	else
-		err = k2_wsearch_run(w->s, 0, c->exchange_ms / 1000.0, e);
+		err = k2_wsearch_run(w->s, 0, sec, e);
 	w->round++;
 	return err ? err : report(w, k2_job_now(w->j) - t, e);
 }
@@ -489,7 +497,7 @@ int k2_worker_new(struct k2_job *j, struct k2_worker **out, struct k2_err *e)
 		err = k2_inputs_new(j->prog, w->vm, &j->cfg, n_in < 64 ? 64 : n_in,
 				    k2_job_seed(j, 0x1a2b, 0, 0), &w->inputs, e);
 	if (!err)
-		err = k2_cluster_smt_new(&j->cfg, &w->smt, e);
+		err = k2_search_smt_new(&j->cfg, &w->smt, e);
 	if (!err && j->cfg.search.objective == K2_OBJ_LATENCY)
 		err = k2_latency_load(j->cfg.search.latency_table, &w->lat, e);
 	if (err) {
@@ -517,6 +525,11 @@ void k2_worker_free(struct k2_worker *w)
 	free(w->known);
 	free(w->cold);
 	free(w);
+}
+
+void k2_worker_until(struct k2_worker *w, double t)
+{
+	w->until = w->j->iters ? 0 : t;
 }
 
 static void hello(struct k2_worker *w)
@@ -621,6 +634,8 @@ int k2_worker_run(struct k2_job *j, struct k2_err *e)
 			fprintf(stderr, "k2-cluster: rank %d: rank 0 silent for %.0f s; stopping\n",
 				j->rank, k2_job_now(j) - w->from0);
 			k2_job_log(j, "rank 0 silent for %.0f s; stopping", k2_job_now(j) - w->from0);
+			/* if rank 0 is only slow, this tells it to let this rank finalize */
+			bye(w, NULL);
 			break;
 		}
 	}

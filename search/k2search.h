@@ -95,6 +95,21 @@ struct k2_prover {
 		    size_t len, struct k2_err *e);
 };
 
+/*
+ * The default prover's two questions, for a prover of one's own that asks them too (the
+ * cluster's workers): cand[0, n) against window w of smt/'s window session sw. An empty
+ * candidate is asked as `ja +0`; an UNKNOWN's reason (smt's) goes to e->msg. The safety
+ * question refuses only when z3 finds a failing state or cannot decide; why says what.
+ */
+int k2_prove_window_equiv(struct k2_smt *smt, struct k2_smt_window *sw, const struct k2_win *w,
+			  const struct bpf_insn *cand, uint32_t n, enum k2_verdict *v,
+			  struct k2_vm *vm, struct k2_wstate *cex, struct k2_err *e);
+int k2_prove_window_safe(struct k2_smt_window *sw, const struct k2_win *w,
+			 const struct bpf_insn *cand, uint32_t n, bool *safe, char *why, size_t len,
+			 struct k2_err *e);
+/* A z3 session with the [smt] options of cfg. */
+int k2_search_smt_new(const struct k2_config *cfg, struct k2_smt **out, struct k2_err *e);
+
 struct k2_wsearch_opts {
 	size_t sz;                        /* sizeof(struct k2_wsearch_opts) */
 	const struct k2_config *cfg;      /* [search] parameters; NULL: built-in defaults */

@@ -260,7 +260,6 @@ static int blame(struct opt *op, bool *keep, const struct k2_input *in, uint32_t
 
 int k2_search_smt_prog(struct k2_smt *smt, const struct k2_prog *a, const struct k2_prog *b,
 		       enum k2_whole_check *v, char *why, size_t len, struct k2_input *cex);
-int k2_search_smt_new(const struct k2_config *cfg, struct k2_smt **out, struct k2_err *e);
 void k2_search_smt_free(struct k2_smt *smt);
 
 static bool any_kept(const struct k2_opt_result *res, const bool *keep)

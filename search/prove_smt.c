@@ -4,10 +4,10 @@
 
 #include "search/search_int.h"
 
-static int smt_equiv(void *arg, const struct bpf_insn *cand, uint32_t n, enum k2_verdict *v,
-		     struct k2_wstate *cex, struct k2_err *e)
+int k2_prove_window_equiv(struct k2_smt *smt, struct k2_smt_window *sw, const struct k2_win *w,
+			  const struct bpf_insn *cand, uint32_t n, enum k2_verdict *v,
+			  struct k2_vm *vm, struct k2_wstate *cex, struct k2_err *e)
 {
-	struct k2_wsearch *s = arg;
 	struct bpf_insn nop;
 	int err;
 
@@ -18,12 +18,12 @@ static int smt_equiv(void *arg, const struct bpf_insn *cand, uint32_t n, enum k2
 		cand = &nop;
 		n = 1;
 	}
-	err = k2_smt_window_equiv(s->sw, cand, n, v, s->vm, cex, e);
+	err = k2_smt_window_equiv(sw, cand, n, v, vm, cex, e);
 
 	/* The reason of an UNKNOWN is the session's; the search reports it (prove_error). */
 	if (!err && *v == K2_UNKNOWN && e)
-		snprintf(e->msg, sizeof(e->msg), "window %u:%u: %s", s->win.start, s->win.end,
-			 k2_smt_reason(s->smt));
+		snprintf(e->msg, sizeof(e->msg), "window %u:%u: %s", w->start, w->end,
+			 k2_smt_reason(smt));
 	return err;
 }
 
@@ -32,10 +32,10 @@ static int smt_equiv(void *arg, const struct bpf_insn *cand, uint32_t n, enum k2
  * (rules_ok: also the whole program with the candidate in place, which accepts end states
  * k2_win_post_check cannot relate): here a violation only refuses when a state breaks it.
  */
-static int smt_safe(void *arg, const struct bpf_insn *cand, uint32_t n, bool *safe, char *why,
-		    size_t len, struct k2_err *e)
+int k2_prove_window_safe(struct k2_smt_window *sw, const struct k2_win *w,
+			 const struct bpf_insn *cand, uint32_t n, bool *safe, char *why, size_t len,
+			 struct k2_err *e)
 {
-	struct k2_wsearch *s = arg;
 	struct k2_safety_report r;
 	struct bpf_insn nop;
 	bool dynamic = false;
@@ -48,7 +48,7 @@ static int smt_safe(void *arg, const struct bpf_insn *cand, uint32_t n, bool *sa
 		n = 1;
 	}
 	*safe = false;
-	err = k2_smt_window_safe(s->sw, cand, n, &r, e);
+	err = k2_smt_window_safe(sw, cand, n, &r, e);
 	if (err)
 		return err;
 	for (uint32_t i = 0; i < r.n; i++)
@@ -56,11 +56,27 @@ static int smt_safe(void *arg, const struct bpf_insn *cand, uint32_t n, bool *sa
 	dynamic |= r.n > r.n_static || r.n == K2_SAFETY_MAXV;
 	*safe = r.verdict == K2_SAFE || (r.verdict == K2_UNSAFE && !dynamic);
 	if (!*safe)
-		snprintf(why, len, "window %u:%u: safety %s: %s", s->win.start, s->win.end,
+		snprintf(why, len, "window %u:%u: safety %s: %s", w->start, w->end,
 			 k2_safety_name(r.verdict),
 			 r.verdict == K2_UNSAFE && r.n ? r.v[0].msg : r.reason);
 	k2_safety_report_free(&r);
 	return 0;
+}
+
+static int smt_equiv(void *arg, const struct bpf_insn *cand, uint32_t n, enum k2_verdict *v,
+		     struct k2_wstate *cex, struct k2_err *e)
+{
+	struct k2_wsearch *s = arg;
+
+	return k2_prove_window_equiv(s->smt, s->sw, &s->win, cand, n, v, s->vm, cex, e);
+}
+
+static int smt_safe(void *arg, const struct bpf_insn *cand, uint32_t n, bool *safe, char *why,
+		    size_t len, struct k2_err *e)
+{
+	struct k2_wsearch *s = arg;
+
+	return k2_prove_window_safe(s->sw, &s->win, cand, n, safe, why, len, e);
 }
 
 int k2_ws_prover_smt(struct k2_wsearch *s, struct k2_smt *smt, struct k2_err *e)
@@ -126,6 +142,8 @@ int k2_search_smt_prog(struct k2_smt *smt, const struct k2_prog *a, const struct
 		verdict = K2_UNKNOWN;
 	*v = verdict == K2_EQUIVALENT ? K2_WHOLE_EQUIVALENT
 	     : verdict == K2_DIFFERENT ? K2_WHOLE_DIFFERENT : K2_WHOLE_UNKNOWN;
-	snprintf(why, len, "%s", e.msg);
+	/* An UNKNOWN without an error keeps its reason in the session (a refused instruction,
+	 * z3's reason_unknown): without it reports said nothing or guessed "timeout". */
+	snprintf(why, len, "%s", err ? e.msg : k2_smt_reason(smt));
 	return 0;
 }

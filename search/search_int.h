@@ -167,6 +167,7 @@ struct k2_wsearch {
 
 	struct k2_wsearch_stats st;
 	double run_t0, run_base;  /* clock at the start of this slice; search time before it */
+	uint32_t at_chain, at_step; /* where a round cut short by max_seconds goes on */
 };
 
 /* Search time so far (the slices' sum, including the one running). */

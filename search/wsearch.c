@@ -369,15 +369,30 @@ int k2_wsearch_run(struct k2_wsearch *s, uint64_t max_iters, double max_seconds,
 	s->run_t0 = t0;
 	s->run_base = base;
 	while (!err && s->st.iters < stop) {
-		for (uint32_t c = 0; c < s->pt.m && !err; c++)
-			for (uint32_t k = 0; k < s->cfg.swap_interval && s->st.iters < stop && !err;
-			     k++)
+		/* A proposal that reaches the prover may take z3's whole timeout, and a round
+		 * has chains x swap_interval of them: the clock is read after each such one
+		 * (and every 64), and a round cut short goes on where it stopped next call. */
+		for (uint32_t c = s->at_chain; c < s->pt.m && !err; c++, s->at_step = 0)
+			for (uint32_t k = s->at_step; k < s->cfg.swap_interval &&
+			     s->st.iters < stop && !err; k++) {
+				uint32_t judged = s->st.zero_error;
+
 				err = step(s, c, e);
+				if (max_seconds > 0 && (s->st.zero_error != judged || !(k & 63)) &&
+				    k2_ws_now() - t0 >= max_seconds &&
+				    (k + 1 < s->cfg.swap_interval || c + 1 < s->pt.m)) {
+					s->at_chain = k + 1 < s->cfg.swap_interval ? c : c + 1;
+					s->at_step = k + 1 < s->cfg.swap_interval ? k + 1 : 0;
+					goto out;
+				}
+			}
+		s->at_chain = s->at_step = 0;
 		exchange(s);
 		s->st.seconds = base + (k2_ws_now() - t0);
 		if (max_seconds > 0 && k2_ws_now() - t0 >= max_seconds)
 			break;
 	}
+out:
 	s->st.seconds = base + (k2_ws_now() - t0);
 	s->run_t0 = 0;
 	return err;

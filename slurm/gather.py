@@ -65,6 +65,51 @@ def trace_curve(h5, r):
     return (times, insns), ttb
 
 
+# What a row needs from a k2-cluster report (mpi/report_json.c); a report without one of them
+# is shown as such, never as an empty cell.
+REPORT_FIELDS = ("prog_type", "insns_before", "insns_after", "windows_improved", "windows",
+                 "whole_program_z3", "proof", "kernel", "output")
+
+
+def lacks(r):
+    return [k for k in REPORT_FIELDS if k not in r]
+
+
+def whole_why(r):
+    """The reason z3 gave no whole-program verdict: its own field, else the proof's words."""
+    if r.get("whole_program_why"):
+        return r["whole_program_why"]
+    m = re.search(r"\(whole program: (.*)\)$", r.get("proof", ""))
+    return m.group(1).strip() if m else ""
+
+
+def proof_words(r):
+    """What z3 established for the whole output, from the report's fields."""
+    if not r.get("windows_improved"):
+        return "program unchanged"
+    z3 = r["whole_program_z3"]
+    if z3 == "equivalent":
+        return "whole program proven equivalent (z3)"
+    why = whole_why(r)
+    if z3 == "unknown":
+        whole = f"not proven ({why or 'z3: unknown, no reason in the report'})"
+    elif z3 == "not run":
+        whole = f"not checked by z3 ({why or 'no reason in the report'})"
+    else:
+        whole = f"z3: {z3} ({why or 'no reason in the report'})"
+    return f"each window proven under its precondition; whole program {whole}"
+
+
+def kernel_words(r, written=None):
+    """The verifier's word on the output; none for an output that was not written."""
+    if written is None:
+        written = bool(r.get("output"))
+    if not written:
+        return "no output to load"
+    return r["kernel"] + ("" if not r.get("kernel_refused") else
+                          f" ({len(r['kernel_refused'])} rewrites refused on the way)")
+
+
 def proposals(r):
     return sum(w.get("proposals", 0) for w in r.get("windows", []))
 
@@ -84,10 +129,12 @@ def table(runs):
         n = proposals(r)
         searching = r.get("workers", 0) + (1 if r.get("rank0_searches") else 0)
         proofs = sum(w.get("proofs", 0) for w in r.get("windows", []))
+        miss = lacks(r)
+        kern = f"report lacks {', '.join(miss)}" if miss else kernel_words(r)
         out.append(f"| {r['_np']} | {r['_seed']} | {searching} | {fmt(b, 'd')} | {fmt(a, 'd')} "
                    f"| {fmt(pct)} | {fmt(r['_ttb'])} | {fmt(s)} | {n:,} | {fmt(n / s, ',.0f')} "
                    f"| {r.get('counterexamples_found', 0)} | {proofs} "
-                   f"| {'yes' if r.get('proven') else 'no'} | {r.get('kernel', '–')} |")
+                   f"| {'yes' if r.get('proven') else 'no'} | {kern} |")
     return out
 
 

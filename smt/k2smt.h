@@ -53,6 +53,15 @@ struct k2_smt_opts {
 int k2_smt_new(const struct k2_smt_opts *opts, struct k2_smt **out, struct k2_err *e);
 void k2_smt_free(struct k2_smt *s);
 
+/*
+ * A time limit on what the session does next, all its z3 checks together: `ms` from now
+ * (0: none, each check has only opts.timeout_ms). A check is cut off at the limit, one that
+ * would start after it is not made; the question's verdict is then unknown. For a caller
+ * that must answer within a bound whatever it asks (one candidate's equivalence and safety
+ * questions make up to ~20 checks).
+ */
+void k2_smt_limit(struct k2_smt *s, uint32_t ms);
+
 enum k2_verdict {
 	K2_EQUIVALENT = 0, /* proven for every input the program type allows */
 	K2_DIFFERENT = 1,  /* a counterexample exists (and replays in bpf/interp) */

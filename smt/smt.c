@@ -22,19 +22,29 @@ double k2s_now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+static void set_timeout(struct k2_smt *s, Z3_solver so, uint32_t ms)
+{
+	Z3_params p = Z3_mk_params(s->c);
+
+	Z3_params_inc_ref(s->c, p);
+	Z3_params_set_uint(s->c, p, Z3_mk_string_symbol(s->c, "timeout"), ms);
+	Z3_solver_set_params(s->c, so, p);
+	Z3_params_dec_ref(s->c, p);
+}
+
 static Z3_solver solver_new(struct k2_smt *s, const char *logic)
 {
 	Z3_solver so = logic ? Z3_mk_solver_for_logic(s->c, Z3_mk_string_symbol(s->c, logic))
 			     : Z3_mk_solver(s->c);
-	Z3_params p;
 
 	Z3_solver_inc_ref(s->c, so);
-	p = Z3_mk_params(s->c);
-	Z3_params_inc_ref(s->c, p);
-	Z3_params_set_uint(s->c, p, Z3_mk_string_symbol(s->c, "timeout"), s->o.timeout_ms);
-	Z3_solver_set_params(s->c, so, p);
-	Z3_params_dec_ref(s->c, p);
+	set_timeout(s, so, s->o.timeout_ms);
 	return so;
+}
+
+void k2_smt_limit(struct k2_smt *s, uint32_t ms)
+{
+	s->deadline = ms ? k2s_now_ms() + ms : 0;
 }
 
 int k2_smt_new(const struct k2_smt_opts *opts, struct k2_smt **out, struct k2_err *e)
@@ -144,14 +154,27 @@ static void dump_smt2(struct k2_smt *s, Z3_solver so, Z3_ast *assume, uint32_t n
 /*
  * Checks the solver's assertions plus `assume` (asserted in a scope popped afterwards).
  * Returns Z3_L_TRUE/FALSE/UNDEF; on TRUE *model gets a referenced model (caller frees).
+ * Every solver has opts.timeout_ms; under a k2_smt_limit the check gets what is left.
  */
 Z3_lbool k2s_check(struct k2_smt *s, Z3_solver so, Z3_ast *assume, uint32_t na, Z3_model *model)
 {
 	double t0 = k2s_now_ms();
+	uint32_t ms = s->o.timeout_ms;
 	Z3_lbool r;
 
 	if (model)
 		*model = NULL;
+	if (s->deadline > 0) {
+		if (s->deadline - t0 < 1) {
+			s->st.unknown++;
+			k2s_reason(s, "z3: time limit spent");
+			return Z3_L_UNDEF;
+		}
+		if (s->deadline - t0 < ms)
+			ms = (uint32_t)(s->deadline - t0);
+	}
+	if (ms != s->o.timeout_ms)
+		set_timeout(s, so, ms);
 	Z3_solver_push(s->c, so);
 	for (uint32_t i = 0; i < na; i++)
 		Z3_solver_assert(s->c, so, assume[i]);
@@ -167,6 +190,8 @@ Z3_lbool k2s_check(struct k2_smt *s, Z3_solver so, Z3_ast *assume, uint32_t na, 
 	if (r == Z3_L_UNDEF)
 		k2s_reason(s, "z3: %s", Z3_solver_get_reason_unknown(s->c, so));
 	Z3_solver_pop(s->c, so, 1);
+	if (ms != s->o.timeout_ms)
+		set_timeout(s, so, s->o.timeout_ms);
 	s->st.solve_ms += k2s_now_ms() - t0;
 	if (r == Z3_L_TRUE)
 		s->st.sat++;

@@ -42,6 +42,7 @@ struct k2_smt {
 	struct k2_mapstate *cex_maps; /* map contents of the last whole-program counterexample */
 	char reason[512];      /* why the last query ended as it did */
 	uint64_t window_serial;
+	double deadline;       /* k2s_now_ms() by which every check must end; 0: none */
 };
 
 /* ---- terms (term.c) ---------------------------------------------------------------------- */

@@ -1,7 +1,10 @@
 #!/bin/sh
 # tests/run.sh BUILD [BUILD...]: runs every test binary under BUILD/tests/ (Criterion) and every
 # tests/*/*.sh script once, then prints one closing line "tests: N passed, N failed".
+# Each test may take K2_TEST_TIMEOUT seconds (default 900); a hung one is killed (with its
+# process group: mpirun and its ranks) and counted as failed, so the run always ends.
 set -u
+limit=${K2_TEST_TIMEOUT:-900}
 pass=0; fail=0; failed=""
 top=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -25,18 +28,20 @@ trap 'rm -f "$out"' EXIT
 for b in "$@"; do
 	for t in $(find "$b/tests" -type f -perm -u+x 2>/dev/null | sort); do
 		echo "== $t"
-		(cd "$top" && "$t") >"$out" 2>&1
+		(cd "$top" && timeout -k 10 "$limit" "$t") >"$out" 2>&1
 		st=$?
 		cat "$out"
+		[ "$st" = 124 ] && echo "TIMEOUT: $t ran over $limit s"
 		count "$t" "$st" "$out"
 	done
 done
 # Script tests (mpirun, kernel, slurm) run once, against the first build.
 for s in $(ls "$top"/tests/*/*.sh 2>/dev/null | sort); do
 	echo "== $s"
-	(cd "$top" && K2_BUILD="$1" sh "$s") >"$out" 2>&1
+	(cd "$top" && K2_BUILD="$1" timeout -k 10 "$limit" sh "$s") >"$out" 2>&1
 	st=$?
 	cat "$out"
+	[ "$st" = 124 ] && echo "TIMEOUT: $s ran over $limit s"
 	count "$s" "$st" "$out"
 done
 [ -n "$failed" ] && echo "failed:$failed"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/mpi/e2e.sh: k2-cluster alone and under mpirun -np 2 and 4: smaller (never larger),
+# tests/mpi/e2e.sh: k2-cluster alone and under mpirun -np 2, 4 and 8: smaller (never larger),
 # proven, kernel-accepted outputs, the JSON report, the HDF5 trace (/search and /bench), the
 # closing table, the bench rank's measurements (np 4).
 . "$(dirname "$0")/mpi_lib"
@@ -27,6 +27,12 @@ cat "$T/out4.txt"
 check_result "$P" "$T/o4.o" "$T/r4.json"
 [ "$(j "$T/r4.json" 'r["bench_rank"]')" = 3 ] || fail "np 4: bench rank is not 3"
 [ "$(j "$T/r4.json" 'r["workers"]')" = 2 ] || fail "np 4: workers"
+# np 8 (oversubscribed): 6 workers; the ranks still fit the windows and finish cleanly.
+mpi 8 "$P" -o "$T/o8.o" --budget 4 $QUICK --report "$T/r8.json" --no-trace \
+	>"$T/out8.txt" 2>&1 || { cat "$T/out8.txt"; fail "np 8 exited $?"; }
+check_result "$P" "$T/o8.o" "$T/r8.json"
+[ "$(j "$T/r8.json" 'r["workers"]')" = 6 ] || fail "np 8: workers"
+[ "$(j "$T/r8.json" 'r["ranks_dropped"]')" = 0 ] || fail "np 8: ranks dropped"
 for t in "$T/t1.h5" "$T/t4.h5"; do
 	h5ls -r "$t" >"$T/h5.txt" || fail "$t: not HDF5"
 	for d in /search/progress /search/windows /bench/candidates; do
@@ -39,4 +45,4 @@ n=$($PY -c "import h5py,sys; print(len(h5py.File(sys.argv[1])['/bench/candidates
 if [ "$(j "$T/r4.json" 'r["windows_improved"]')" -gt 0 ]; then
 	j "$T/r4.json" 'r["latency_ratio"]' | grep -qE '^[0-9.]+$' || fail "np 4: no latency ratio"
 fi
-echo "ok: np 1, 2, 4"
+echo "ok: np 1, 2, 4, 8"

@@ -5,26 +5,12 @@
 need
 P=$B/corpus/xdp_firewall.o
 
-# pid of the k2-cluster process of rank R writing OUT
-rank_pid() {
-	for p in $(pgrep -f "k2-cluster .*$2"); do
-		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1" &&
-			{ echo "$p"; return; }
-	done
-}
-
 mpirun --allow-run-as-root --oversubscribe --mca btl self,vader --enable-recovery -np 4 \
 	"$K2C" "$P" -o "$T/o.o" --budget 14 $QUICK \
 	--report "$T/r.json" --no-trace --log "$T/log" \
 	>"$T/out.txt" 2>&1 &
 mp=$!
-pid=
-for i in $(seq 1 50); do
-	sleep 0.2
-	pid=$(rank_pid 1 "$T/o.o")
-	[ -n "$pid" ] && grep -q 'assign window' "$T/log.rank1" 2>/dev/null && break
-done
-[ -n "$pid" ] || { kill $mp; fail "rank 1 not found"; }
+pid=$(wait_assigned 1 "$T/o.o" "$T/log" $mp) || exit 1
 sleep 3
 kill -KILL "$pid"
 echo "killed rank 1 (pid $pid)"

@@ -35,7 +35,11 @@ mpi 2 "$P" -o "$T/o3.o" --budget 16 --resume "$CK" $QUICK --no-trace \
 	--report "$T/r3.json" >"$T/out3.txt" 2>&1 || { cat "$T/out3.txt"; fail "run 3 exited $?"; }
 cat "$T/out3.txt"
 [ "$(j "$T/r3.json" 'r["resumed_runs"]')" = 2 ] || fail "run 3 is not the second resume"
-[ "$(j "$T/r3.json" 'r["stop_reason"]')" = "budget spent" ] || fail "run 3 did not finish"
+# Windows' shares are rescaled to the time left, so the last ones may end with the budget.
+case "$(j "$T/r3.json" 'r["stop_reason"]')" in
+"budget spent" | "every window done") ;;
+*) fail "run 3 did not finish: $(j "$T/r3.json" 'r["stop_reason"]')" ;;
+esac
 s=$(j "$T/r3.json" 'round(r["search_s"])')
 [ "$s" -ge 15 ] && [ "$s" -le 18 ] || fail "search time over the three runs: $s s, not 16"
 check_result "$P" "$T/o3.o" "$T/r3.json"

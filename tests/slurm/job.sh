@@ -25,4 +25,9 @@ check_proven out.json
 	fail "no instruction saved on $prog (the same --iters run saves 3)"
 [ -s out.h5 ] || fail "no HDF5 trace"
 check_loads "$prog" out.o out.json
+# This k2-cluster's report has every field make bench's sizes table reads.
+mkdir -p "$T/rep" && cp out.json "$T/rep/map_hash_lookup.json"
+/usr/bin/python3 "$top/mk/bench.py" --sizes-table "$T/rep" >"$T/rep.md" ||
+	fail "mk/bench.py --sizes-table on the job's report"
+grep -q 'lacks' "$T/rep.md" && fail "make bench's table: $(grep lacks "$T/rep.md")"
 echo "PASS: sbatch k2-cluster.sbatch: 4 ranks (pmix), proven, kernel-accepted"

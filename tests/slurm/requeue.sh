@@ -29,8 +29,11 @@ runs=$(json out.json "r['resumed_runs']")
 [ "$runs" -ge 1 ] || fail "the final report says resumed_runs $runs"
 restarts=$(job_field "$id" Restarts)
 [ "$runs" = "$restarts" ] || fail "resumed_runs $runs, restarts $restarts"
-[ "$(json out.json "r['stop_reason']")" = "budget spent" ] ||
-	fail "the last run stopped for: $(json out.json "r['stop_reason']")"
+# Windows' shares are rescaled to the time left, so the last ones may end with the budget.
+case "$(json out.json "r['stop_reason']")" in
+"budget spent" | "every window done") ;;
+*) fail "the last run stopped for: $(json out.json "r['stop_reason']")" ;;
+esac
 s=$(json out.json "r['search_s']")
 echo "search seconds over all runs: $s (budget 50)"
 json out.json "abs(r['search_s'] - 50) < 5" | grep -q True || fail "search took $s s, budget 50 s"

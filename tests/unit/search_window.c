@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "search/k2search.h"
 #include "tests/unit/interp_util.h"
@@ -281,5 +282,52 @@ Test(search_window, packed_states_round_trip)
 	k2_wsearch_free(s);
 	k2_wstate_free(back);
 	free(buf);
+	fx_teardown(&f);
+}
+
+/* A prover that takes 50 ms over every candidate and decides nothing (z3 timing out). */
+static int slow_unknown(void *arg, const struct bpf_insn *cand, uint32_t n, enum k2_verdict *v,
+			struct k2_wstate *cex, struct k2_err *e)
+{
+	struct timespec ts = { 0, 50000000 };
+	struct fx *f = arg;
+
+	(void)cand, (void)n, (void)cex, (void)e;
+	f->calls++;
+	nanosleep(&ts, NULL);
+	*v = K2_UNKNOWN;
+	return 0;
+}
+
+/*
+ * A timed slice ends at the first candidate past its time: a round of chains x
+ * swap_interval proposals, each of which may reach the prover, would otherwise be waited for
+ * (a cluster worker answers rank 0 only between slices). The round goes on in the next call.
+ */
+Test(search_window, timed_slice_ends_at_a_slow_prover, .timeout = 60)
+{
+	struct fx f;
+	struct k2_wsearch *s;
+	struct k2_wsearch_stats st;
+	struct k2_err e = { 0 };
+	uint64_t iters = 0;
+
+	fx_setup(&f);
+	struct k2_prover pr = { slow_unknown, &f };
+	K2_WSEARCH_OPTS(o, .seed = 7, .prover = &pr);
+	cr_assert_eq(k2_wsearch_new(f.vm, f.an, &f.w, f.t, f.nt, &o, &s, &e), 0, "%s", e.msg);
+	for (int k = 0; k < 5; k++) {
+		uint32_t before = f.calls;
+
+		cr_assert_eq(k2_wsearch_run(s, 0, 0.1, &e), 0, "%s", e.msg);
+		k2_wsearch_stats(s, &st);
+		/* 0.1 s holds at most two 50 ms answers; the third one ends the slice */
+		cr_expect_leq(f.calls - before, 3, "slice %d asked the prover %u times", k,
+			      f.calls - before);
+		cr_expect_gt(st.iters, iters, "slice %d made no proposal", k);
+		iters = st.iters;
+	}
+	cr_expect_gt(f.calls, 0, "no candidate reached the prover");
+	k2_wsearch_free(s);
 	fx_teardown(&f);
 }
