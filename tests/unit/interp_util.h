@@ -8,6 +8,24 @@
 
 #include "bpf/k2bpf.h"
 
+/* An XDP packet parser whose window [5, 9) builds a little-endian halfword from two packet
+ * bytes (one ldxh does it): the search tests' usual subject. */
+#define K2T_HALFWORD_XDP                                                                           \
+	"r2 = *(u32 *)(r1 + 0)\n"                                                                  \
+	"r3 = *(u32 *)(r1 + 4)\n"                                                                  \
+	"r4 = r2\n"                                                                                \
+	"r4 += 14\n"                                                                               \
+	"if r4 > r3 goto out\n"                                                                    \
+	"r5 = *(u8 *)(r2 + 12)\n"                                                                  \
+	"r4 = *(u8 *)(r2 + 13)\n"                                                                  \
+	"r4 <<= 8\n"                                                                               \
+	"r4 |= r5\n"                                                                               \
+	"r0 = r4\n"                                                                                \
+	"exit\n"                                                                                   \
+	"out:\n"                                                                                   \
+	"r0 = 1\n"                                                                                 \
+	"exit\n"
+
 /* A program of `type` from assembler text; maps borrowed. Free insns with free(). */
 static inline struct k2_prog prog_of(uint32_t type, const char *text, const struct k2_map *maps,
 				     uint32_t n_maps)

@@ -9,20 +9,7 @@
 
 /* Window 5:9 builds a halfword from two packet bytes: one ldxh does it (many candidates with
  * zero error on the tests reach the prover). */
-static const char *xdp_text = "r2 = *(u32 *)(r1 + 0)\n"
-			      "r3 = *(u32 *)(r1 + 4)\n"
-			      "r4 = r2\n"
-			      "r4 += 14\n"
-			      "if r4 > r3 goto out\n"
-			      "r5 = *(u8 *)(r2 + 12)\n"
-			      "r4 = *(u8 *)(r2 + 13)\n"
-			      "r4 <<= 8\n"
-			      "r4 |= r5\n"
-			      "r0 = r4\n"
-			      "exit\n"
-			      "out:\n"
-			      "r0 = 1\n"
-			      "exit\n";
+static const char *xdp_text = K2T_HALFWORD_XDP;
 
 /* A prover that answers one verdict to everything, counting the questions. */
 struct liar {
