@@ -123,8 +123,8 @@ static void run_pair(const struct pair *pp)
 		maps[nm++] = smap("vals", BPF_MAP_TYPE_ARRAY, 4, 16, 1);
 	else if (pp->maps == 2)
 		maps[nm++] = smap("h", BPF_MAP_TYPE_HASH, 4, 8, 2);
-	a = sprog(pp->type, pp->a, maps, nm);
-	b = sprog(pp->type, pp->b, maps, nm);
+	a = prog_of(pp->type, pp->a, maps, nm);
+	b = prog_of(pp->type, pp->b, maps, nm);
 	for (int off = 0; off < 8; off++) {
 		enum k2_verdict v = equiv_prog_off(&a, &b, off);
 
@@ -152,8 +152,8 @@ ParameterizedTest(int *i, smt_equiv, pairs)
 
 Test(smt_equiv, type_mismatch)
 {
-	struct k2_prog a = sprog(XDP, "r0 = 0\nexit\n", NULL, 0);
-	struct k2_prog b = sprog(SKB, "r0 = 0\nexit\n", NULL, 0);
+	struct k2_prog a = prog_of(XDP, "r0 = 0\nexit\n", NULL, 0);
+	struct k2_prog b = prog_of(SKB, "r0 = 0\nexit\n", NULL, 0);
 	struct k2_smt *s;
 	struct k2_err e = { 0 };
 	enum k2_verdict v = K2_EQUIVALENT;
@@ -171,8 +171,8 @@ Test(smt_equiv, type_mismatch)
 /* Identical programs are the prefilter's; without it z3 proves them equal too. */
 Test(smt_equiv, identical_programs)
 {
-	struct k2_prog a = sprog(XDP, PKT16 "r0 = *(u16 *)(r2 + 12)\n" OUT, NULL, 0);
-	struct k2_prog b = sprog(XDP, PKT16 "r0 = *(u16 *)(r2 + 12)\n" OUT, NULL, 0);
+	struct k2_prog a = prog_of(XDP, PKT16 "r0 = *(u16 *)(r2 + 12)\n" OUT, NULL, 0);
+	struct k2_prog b = prog_of(XDP, PKT16 "r0 = *(u16 *)(r2 + 12)\n" OUT, NULL, 0);
 
 	for (int off = 0; off < 8; off++) {
 		struct k2_smt_opts o = sopts(off);

@@ -25,8 +25,8 @@ static void setup(struct pair *x)
 	struct k2_smt_opts o = { .sz = sizeof(o), .timeout_ms = 600000, .no_cache = true };
 	struct k2_err e = { 0 };
 
-	x->a = sprog(BPF_PROG_TYPE_XDP, div_mod, NULL, 0);
-	x->b = sprog(BPF_PROG_TYPE_XDP, plain, NULL, 0);
+	x->a = prog_of(BPF_PROG_TYPE_XDP, div_mod, NULL, 0);
+	x->b = prog_of(BPF_PROG_TYPE_XDP, plain, NULL, 0);
 	cr_assert_eq(k2_smt_new(&o, &x->s, &e), 0, "%s", e.msg);
 }
 
@@ -78,8 +78,8 @@ Test(smt_limit, spent_limit_starts_no_check, .timeout = 60)
 	k2_smt_limit(x.s, 0);
 	free(x.a.insns);
 	free(x.b.insns);
-	x.a = sprog(BPF_PROG_TYPE_XDP, "call 5\nr0 *= 2\nexit\n", NULL, 0);
-	x.b = sprog(BPF_PROG_TYPE_XDP, "call 5\nr0 <<= 1\nexit\n", NULL, 0);
+	x.a = prog_of(BPF_PROG_TYPE_XDP, "call 5\nr0 *= 2\nexit\n", NULL, 0);
+	x.b = prog_of(BPF_PROG_TYPE_XDP, "call 5\nr0 <<= 1\nexit\n", NULL, 0);
 	cr_assert_eq(k2_smt_equiv_prog(x.s, &x.a, &x.b, &v, NULL, &e), 0, "%s", e.msg);
 	cr_assert_eq(v, K2_EQUIVALENT, "reason: %s", k2_smt_reason(x.s));
 	k2_smt_stats(x.s, &st);

@@ -8,23 +8,7 @@
 
 #include "bpf/k2bpf.h"
 #include "smt/k2smt.h"
-
-/* A program of `type` from assembler text; maps borrowed. Free insns with free(). */
-static inline struct k2_prog sprog(uint32_t type, const char *text, const struct k2_map *maps,
-				   uint32_t n_maps)
-{
-	struct k2_prog p;
-	struct k2_err e = { 0 };
-	size_t n;
-
-	memset(&p, 0, sizeof(p));
-	p.type = type;
-	p.maps = maps;
-	p.n_maps = n_maps;
-	cr_assert_eq(k2_asm_prog(text, &p.insns, &n, &e), 0, "%s", e.msg);
-	p.n_insns = p.n_main = (uint32_t)n;
-	return p;
-}
+#include "tests/unit/interp_util.h"
 
 static inline struct k2_map smap(const char *name, uint32_t type, uint32_t ks, uint32_t vs,
 				 uint32_t max)

@@ -47,7 +47,7 @@ static void setup(struct setup *x, int off)
 	struct k2_smt_opts o = sopts(off);
 	struct k2_err e = { 0 };
 
-	x->p = sprog(BPF_PROG_TYPE_XDP, prog_text, NULL, 0);
+	x->p = prog_of(BPF_PROG_TYPE_XDP, prog_text, NULL, 0);
 	cr_assert_eq(k2_analysis_new(&x->p, NULL, &x->an, &e), 0, "%s", e.msg);
 	cr_assert_eq(k2_win_describe(x->an, 3, 7, &x->w, &e), 0, "%s", e.msg);
 	cr_assert_eq(k2_smt_new(&o, &x->s, &e), 0, "%s", e.msg);
@@ -211,7 +211,7 @@ Test(smt_window, backward_jump_is_unknown)
  */
 Test(smt_window, precondition_after_alu32_movsx)
 {
-	struct k2_prog p = sprog(BPF_PROG_TYPE_XDP,
+	struct k2_prog p = prog_of(BPF_PROG_TYPE_XDP,
 				 "r8 = 187\nw5 = (s8)w8\nr0 = r5\nw0 /= -7\nexit\n", NULL, 0);
 	struct k2_analysis *an;
 	struct k2_win w;
