@@ -110,6 +110,17 @@ enum k2_rule k2s_rule_of_msg(const char *msg)
 	return lookup(msg_keys, sizeof(msg_keys) / sizeof(*msg_keys), msg, K2_RULE_OTHER);
 }
 
+void k2s_unknown(struct k2_safety_report *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->reason[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	va_end(ap);
+}
+
 bool k2s_viol_at(const struct k2_safety_report *r, uint32_t insn)
 {
 	for (uint32_t i = 0; i < r->n; i++)

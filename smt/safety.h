@@ -12,6 +12,9 @@ enum k2_rule k2s_rule_of_msg(const char *msg);
 struct k2_safety_viol *k2s_viol_add(struct k2_safety_report *r, uint32_t insn, enum k2_rule rule,
 				    bool has_input, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* Sets r's reason for an UNKNOWN verdict, unless it has one already (the first cause stays). */
+void k2s_unknown(struct k2_safety_report *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Whether insn already has a violation in r. */
 bool k2s_viol_at(const struct k2_safety_report *r, uint32_t insn);
 /*

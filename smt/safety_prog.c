@@ -1,5 +1,4 @@
 /* smt/safety_prog.c: safety of a whole program: z3 over every input, then the static rules. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,18 +21,6 @@ struct pquery {
 static const char *sec_of(const struct k2_prog *p)
 {
 	return p->sec[0] ? p->sec : p->name[0] ? p->name : "program";
-}
-
-static void __attribute__((format(printf, 2, 3)))
-unknown(struct k2_safety_report *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (r->reason[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
-	va_end(ap);
 }
 
 /* Keeps a copy of the input (its maps cloned) in the violation. */
@@ -77,7 +64,7 @@ static int confirm(struct pquery *q, Z3_model m, struct k2_err *e)
 	}
 	if (res.status == K2_RUN_OK || res.status == K2_RUN_ECAP) {
 		q->s->st.disagreements++;
-		unknown(q->r, "%s: ENCODING DISAGREES WITH THE INTERPRETER: z3 finds a failure at "
+		k2s_unknown(q->r, "%s: ENCODING DISAGREES WITH THE INTERPRETER: z3 finds a failure at "
 			      "insn %u, bpf/interp runs the input %s -- a bug in smt/",
 			sec_of(q->p), at, k2_status_name(res.status));
 		fprintf(stderr, "k2 safety: %s\n", q->r->reason);
@@ -126,7 +113,7 @@ static int one_by_one(struct pquery *q, struct k2_terms *t, Z3_ast unsup, struct
 		q->r->z3_calls++;
 		q->done[pc] = true;
 		if (r == Z3_L_UNDEF)
-			unknown(q->r, "%s: insn %u: %s", sec_of(q->p), pc, s->reason);
+			k2s_unknown(q->r, "%s: insn %u: %s", sec_of(q->p), pc, s->reason);
 		if (r != Z3_L_TRUE)
 			continue;
 		err = confirm(q, m, e);
@@ -157,10 +144,10 @@ static void uncovered(struct pquery *q, struct k2_terms *t)
 		r = k2s_check(s, so, t->v, t->n, NULL);
 		q->r->z3_calls++;
 		if (r == Z3_L_TRUE)
-			unknown(q->r, "%s: insn %u: %s (not encoded)", sec_of(q->p), un->insn,
+			k2s_unknown(q->r, "%s: insn %u: %s (not encoded)", sec_of(q->p), un->insn,
 				un->why);
 		else if (r == Z3_L_UNDEF)
-			unknown(q->r, "%s: insn %u: %s: whether a run gets there: %s", sec_of(q->p),
+			k2s_unknown(q->r, "%s: insn %u: %s: whether a run gets there: %s", sec_of(q->p),
 				un->insn, un->why, s->reason);
 	}
 }
@@ -244,11 +231,11 @@ static int static_rules(struct pquery *q, const struct k2_analysis *an, struct k
 	v = k2_absint_violations(an->ai, &nv);
 	k2s_static_viols(q->r, v, nv, acc, p->n_insns, reached, &bad);
 	if (bad != UINT32_MAX)
-		unknown(q->r, "%s: insn %u: %s (an access the static rules cannot check)",
+		k2s_unknown(q->r, "%s: insn %u: %s (an access the static rules cannot check)",
 			sec_of(p), bad, acc[bad].why ? acc[bad].why : "untyped");
 	k2s_kernel_rules(q->r, an, &bad);
 	if (bad != UINT32_MAX)
-		unknown(q->r, "%s: insn %u: code the analysis proves dead, which the verifier may "
+		k2s_unknown(q->r, "%s: insn %u: code the analysis proves dead, which the verifier may "
 			      "walk (and judge) all the same", sec_of(p), bad);
 out:
 	free(acc);
@@ -292,10 +279,10 @@ int k2_smt_safety_prog(struct k2_smt *s, const struct k2_prog *p, const struct k
 	k2s_enc_run(&q.en, q.w, "prog", p->insns, p->n_insns, false);
 	s->st.encode_ms += k2s_now_ms() - t0;
 	if (q.en.refuse)
-		unknown(r, "%s: insn %u: %s (not encoded)", sec_of(p), q.en.refuse_insn,
+		k2s_unknown(r, "%s: insn %u: %s (not encoded)", sec_of(p), q.en.refuse_insn,
 			q.en.refuse);
 	else if (s->oom)
-		unknown(r, "%s: out of memory while encoding", sec_of(p));
+		k2s_unknown(r, "%s: out of memory while encoding", sec_of(p));
 	else
 		err = dynamic(&q, e);
 out:

@@ -1,5 +1,4 @@
 /* smt/safety_win.c: safety of a window or of a candidate for it, from the window's precondition. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,18 +18,6 @@ struct wquery {
 	bool *done;
 	struct k2_safety_report *r;
 };
-
-static void __attribute__((format(printf, 2, 3)))
-unknown(struct k2_safety_report *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (r->reason[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
-	va_end(ap);
-}
 
 /*
  * The program's state at the window's end (k2_win_post_check) can be more precise than what
@@ -98,7 +85,7 @@ static int static_rules(struct wquery *q, struct k2_err *e)
 	k2s_static_viols(q->r, viol, nv < K2_SAFETY_MAXV ? nv : K2_SAFETY_MAXV, acc, q->n, NULL,
 			 &bad);
 	if (bad != UINT32_MAX)
-		unknown(q->r, "insn %u: %s (an access the static rules cannot check)", bad,
+		k2s_unknown(q->r, "insn %u: %s (an access the static rules cannot check)", bad,
 			acc[bad].why ? acc[bad].why : "untyped");
 	/* stack accesses are always aligned (the fragment's accesses give constant offsets) */
 	for (uint32_t i = 0; i < q->n; i++)
@@ -145,7 +132,7 @@ static int confirm(struct wquery *q, Z3_model m, struct k2_err *e)
 	if (sw->out_c.status == K2_RUN_OK || sw->out_c.status == K2_RUN_ECAP ||
 	    (!q->orig && sw->out_o.status != K2_RUN_OK)) {
 		s->st.disagreements++;
-		unknown(q->r, "ENCODING DISAGREES WITH THE INTERPRETER: z3 finds a failure at insn %u "
+		k2s_unknown(q->r, "ENCODING DISAGREES WITH THE INTERPRETER: z3 finds a failure at insn %u "
 			      "on a state where bpf/interp runs the %s %s -- a bug in smt/",
 			at, q->orig ? "window" : "original window and the candidate",
 			q->orig ? k2_status_name(sw->out_c.status) : "so");
@@ -206,7 +193,7 @@ static int dynamic(struct wquery *q, struct k2_err *e)
 		if (r == Z3_L_FALSE)
 			break;
 		if (r == Z3_L_UNDEF) {
-			unknown(q->r, "%s", s->reason);
+			k2s_unknown(q->r, "%s", s->reason);
 			break;
 		}
 		err = confirm(q, m, e);
@@ -226,9 +213,9 @@ static int dynamic(struct wquery *q, struct k2_err *e)
 		if (r == Z3_L_TRUE) {
 			const struct k2_unsup *u = k2s_unsup_which(s, &q->en, m);
 
-			unknown(q->r, "insn %u: %s (not encoded)", u ? u->insn : 0, u ? u->why : "?");
+			k2s_unknown(q->r, "insn %u: %s (not encoded)", u ? u->insn : 0, u ? u->why : "?");
 		} else if (r == Z3_L_UNDEF) {
-			unknown(q->r, "%s", s->reason);
+			k2s_unknown(q->r, "%s", s->reason);
 		}
 		if (m)
 			Z3_model_dec_ref(s->c, m);
@@ -257,7 +244,7 @@ int k2_smt_window_safe(struct k2_smt_window *sw, const struct bpf_insn *cand, ui
 	if (err)
 		return err;
 	if (sw->refuse[0]) {
-		unknown(r, "%s", sw->refuse);
+		k2s_unknown(r, "%s", sw->refuse);
 		goto out;
 	}
 	q.err_at = calloc(q.n + 1, sizeof(*q.err_at));
@@ -272,9 +259,9 @@ int k2_smt_window_safe(struct k2_smt_window *sw, const struct bpf_insn *cand, ui
 	k2s_enc_run(&q.en, sw->w, "cand", q.insns, q.n, true);
 	s->st.encode_ms += k2s_now_ms() - t0;
 	if (q.en.refuse)
-		unknown(r, "insn %u: %s (not encoded)", q.en.refuse_insn, q.en.refuse);
+		k2s_unknown(r, "insn %u: %s (not encoded)", q.en.refuse_insn, q.en.refuse);
 	else if (s->oom)
-		unknown(r, "out of memory while encoding");
+		k2s_unknown(r, "out of memory while encoding");
 	else
 		err = dynamic(&q, e);
 	k2s_enc_free(&q.en);
